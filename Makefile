@@ -37,7 +37,8 @@ TEST_SCRIPTS  :=
 # Programs that fragments add; built by `make`.
 PROGRAMS      :=
 BENCH_TARGETS :=
-# libFuzzer targets: fuzz/<name>.c, built with clang against the library sources.
+# libFuzzer targets: fuzz/<name>.c, built with clang against the library
+# sources plus the files listed in fuzz/<name>.sources (if any).
 FUZZ_TARGETS  :=
 FUZZ_SECONDS  ?= 60
 
@@ -74,7 +75,7 @@ bench: $(BENCH_TARGETS)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/$$t.corpus; cp -r fuzz/corpus/$$t/. build/fuzz/$$t.corpus/; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) fuzz/$$t.c $(LIB_SRC) \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) fuzz/$$t.c $(LIB_SRC) $$(cat fuzz/$$t.sources 2>/dev/null) \
 	    -o build/fuzz/$$t $(LDLIBS); \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/$$t.corpus; \
