@@ -5,9 +5,14 @@
 #include "cnn.h"
 
 /* A decoded image: float pixels on the 0..255 scale (16-bit sources keep
- * their precision as fractions), planar [channels][height][width];
- * channels is 1 (grey) or 3 (RGB). Alpha is composited over black... see
- * image_decode.c for the exact rule. */
+ * their precision as fractions: v16 * 255 / 65535), planar
+ * [channels][height][width]; channels is 1 (grey) or 3 (RGB).
+ *
+ * Alpha (grey+alpha, RGBA, palette or colour-key transparency) is
+ * composited over black: value * alpha / alpha_max. A transparent border
+ * around an X-ray thus reads as black, like the unexposed film around it.
+ * Palette images decode to RGB; CMYK/YCCK JPEGs to RGB. Gamma and colour
+ * profiles are ignored (as Pillow does by default). */
 typedef struct {
     int width, height, channels;
     float *data;
@@ -17,12 +22,41 @@ typedef struct {
 
 /* Decodes PNG or JPEG, chosen by magic bytes. Images with more than
  * max_pixels pixels (0: the default) are refused before any large
- * allocation. */
+ * allocation. On failure *out is left empty ({0}) and err names the problem
+ * ("empty file", "truncated PNG ...", "not a PNG or JPEG file (starts with
+ * ...)", "image is WxH = N megapixels, over the M megapixel limit"). */
 cnn_status cnn_image_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
                             cnn_image *out, cnn_error *err);
+/* Reads the file and decodes it; error messages start with the path. */
 cnn_status cnn_image_load(const char *path, size_t max_pixels, cnn_image *out,
                           cnn_error *err);
 void cnn_image_free(cnn_image *img);
+
+/* The format-specific decoders behind cnn_image_decode (same contract;
+ * max_pixels must already be resolved, i.e. > 0). */
+cnn_status cnn_png_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
+                          cnn_image *out, cnn_error *err);
+cnn_status cnn_jpeg_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
+                           cnn_image *out, cnn_error *err);
+
+/* Checks decoded dimensions before anything large is allocated: positive,
+ * width*height <= max_pixels, and width*height*4 floats addressable. */
+cnn_status cnn_image_check_dimensions(uint64_t width, uint64_t height,
+                                      size_t max_pixels, cnn_error *err);
+
+/* Allocates img->data for width x height x channels floats (uninitialized);
+ * checks the size for overflow. */
+cnn_status cnn_image_alloc(cnn_image *img, int width, int height, int channels,
+                           cnn_error *err);
+
+/* Antialiased resize of src [c][h][w] to dst [c][out_h][out_w] (dst is
+ * allocated here), the way Pillow's Image.resize does by default: a
+ * separable bicubic (a = -0.5) convolution whose support is widened by the
+ * scale factor when downscaling, so that every source pixel contributes
+ * (area-aware); plain bicubic interpolation when upscaling. Results are
+ * clamped to 0..255. */
+cnn_status cnn_image_resize(const cnn_image *src, int out_w, int out_h,
+                            cnn_image *dst, cnn_error *err);
 
 /* How a model wants its 0..255 pixels scaled. */
 typedef enum {
@@ -33,9 +67,15 @@ typedef enum {
 const char *cnn_preproc_name(cnn_preproc p);  /* "unit", "symmetric" */
 cnn_status cnn_preproc_parse(const char *name, cnn_preproc *out, cnn_error *err);
 
+/* Many greyscale X-rays are stored as RGB with three equal planes. If img
+ * is such an image, keeps one plane (channels becomes 1; the buffer is not
+ * shrunk) and returns 1, else returns 0. cnn_image_to_input gives the same
+ * model input either way; resizing and augmenting get 3x cheaper. */
+int cnn_image_collapse_grey(cnn_image *img);
+
 /* Antialiased resize (area-aware, like Pillow's resize) of img to
- * size x size, grey replicated to 3 channels, scaled per preproc:
- * out [3][size][size]. */
+ * size x size (skipped when img already has that size), grey replicated to
+ * 3 channels, scaled per preproc: out [3][size][size]. */
 cnn_status cnn_image_to_input(const cnn_image *img, int size, cnn_preproc p,
                               float *out, cnn_error *err);
 
