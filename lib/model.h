@@ -10,14 +10,19 @@
 
 typedef enum { CNN_ARCH_INCEPTION_V3, CNN_ARCH_VGG16 } cnn_arch;
 
+#define CNN_MAX_CLASSES 8
+
 typedef struct {
     cnn_arch arch;
+    cnn_head_kind head;      /* CNN_HEAD_BINARY (default) or CNN_HEAD_NSFWJS */
     int input_size;          /* square input side, e.g. 224 or 299 */
     cnn_preproc preprocess;
     char head_attach[32];    /* backbone layer the head reads: "mixed7", "block5_pool" */
     int head_hidden;         /* units of the hidden dense layer (0: none) */
     float head_dropout;
-    char class_names[2][32]; /* [0] negative "NORMAL", [1] positive "PNEUMONIA" */
+    int num_classes;         /* 2 for the binary head, 5 for nsfwjs */
+    char class_names[CNN_MAX_CLASSES][32]; /* binary: [0] negative "NORMAL",
+                                              [1] positive "PNEUMONIA" */
     float threshold;         /* PNEUMONIA when probability >= threshold */
     char name[64];           /* shown to users, e.g. "InceptionV3 pneumonia" */
     char version[32];
@@ -37,29 +42,49 @@ cnn_status cnn_arch_parse(const char *name, cnn_arch *out, cnn_error *err);
 cnn_status cnn_model_create(cnn_model **out, const cnn_model_config *cfg,
                             uint64_t seed, cnn_error *err);
 /* Loads a model file (metadata + tensors, plus its base file if it names
- * one). Validated; weights are used from the mapping when possible. */
+ * one: base tensors first, the file's own override them). Validated: every
+ * parameter present with its exact shape, no unknown tensor in the file.
+ * Zero copy: float32 tensors are used in place from the read-only mapping
+ * (no second copy in memory); float16 ones are converted into owned memory.
+ * Such a model can predict and compute Grad-CAM; call
+ * cnn_model_make_trainable before training it. */
 cnn_status cnn_model_load(cnn_model **out, const char *path, cnn_error *err);
-/* Copies every tensor of `path` whose name matches one of m's parameters
- * (shapes must agree): how a pretrained backbone is brought in. Reports how
- * many were copied through *copied (may be NULL). */
+/* Copies every mapped parameter into memory the model owns (writable) and
+ * releases the mappings. Needed before training or load_matching. */
+cnn_status cnn_model_make_trainable(cnn_model *m, cnn_error *err);
+/* Copies every tensor of `path` whose name matches one of m's parameters:
+ * how a pretrained backbone is brought in. Shapes must agree in the
+ * backbone; head tensors of another shape (the file's own classifier, e.g.
+ * nsfwjs' dense_1) are skipped. Reports how many were copied through
+ * *copied (may be NULL). Makes the model trainable (owned weights). */
 cnn_status cnn_model_load_matching(cnn_model *m, const char *path, int *copied,
                                    cnn_error *err);
-/* Saves metadata and tensors atomically. only_trainable_after: when not NULL,
+/* Saves metadata and tensors atomically. only_after_layer: when not NULL,
  * saves only parameters of layers after that layer (a head/fine-tune overlay
- * whose cfg->base names the rest). */
+ * whose cfg->base must name the file holding the rest). */
 cnn_status cnn_model_save(cnn_model *m, const char *path,
                           const char *only_after_layer, cnn_error *err);
 void cnn_model_free(cnn_model *m);
 
 cnn_model_config *cnn_model_config_of(cnn_model *m);
+/* The layer Grad-CAM reads (see cnn_model_gradcam). */
+const char *cnn_model_gradcam_layer(const cnn_model *m);
 cnn_net *cnn_model_net(cnn_model *m);
 
-/* Pneumonia probabilities of n preprocessed images [n, 3, S, S]. */
+/* Pneumonia probabilities (sigmoid of the logit) of n preprocessed images
+ * [n, 3, S, S] (binary head only). */
 cnn_status cnn_model_predict(cnn_model *m, const float *images, int n,
                              float *prob, cnn_error *err);
-/* Grad-CAM of the positive class on one preprocessed image, at the last
- * convolutional block (mixed10 / block5_conv3): heat [*h * *w] in [0, 1],
- * malloc'd (caller frees). Also returns the probability. */
+/* Raw network outputs [n, cnn_model_output_count(m)]: the logit for the
+ * binary head, the 5 softmax probabilities for nsfwjs. */
+int cnn_model_output_count(const cnn_model *m);
+cnn_status cnn_model_forward(cnn_model *m, const float *images, int n,
+                             float *out, cnn_error *err);
+/* Grad-CAM of the positive logit on one preprocessed image, at the last
+ * convolutional block the head reads (InceptionV3: the attach layer, e.g.
+ * mixed10; VGG16: the convolution before the attach pool, block5_conv3):
+ * heat [*h * *w] in [0, 1], malloc'd (caller frees). Also returns the
+ * probability. Replans the network (backbone frozen while it runs). */
 cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
                              float **heat, int *h, int *w, cnn_error *err);
 

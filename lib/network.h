@@ -5,6 +5,24 @@
  * A layer reads the outputs of earlier layers (by index), so branches and
  * concatenations are ordinary layers. Every layer and parameter carries its
  * Keras name ("mixed7", "conv2d_1/kernel", "batch_normalization_1/beta").
+ *
+ * Memory (llm.c style): parameters live in one block (or in place inside a
+ * mapped weight file, see cnn_net_bind_param), gradients of the unfrozen
+ * parameters in a second block, and everything a forward/backward pass needs
+ * (activations, gradients of activations, pooling argmax, dropout masks,
+ * batch-norm saves, the shared conv workspace) in one arena laid out by
+ * cnn_net_plan from the lifetimes of the buffers: two buffers share memory
+ * when their lifetimes do not overlap. Forward and backward allocate nothing.
+ *
+ * Lifetimes and what stays readable: after cnn_net_forward, the network
+ * output and the layers marked with cnn_net_keep(CNN_KEEP_OUTPUT) hold valid
+ * data; other layers' outputs may have been overwritten (in a training plan
+ * most are kept because backward needs them, but do not rely on it). After
+ * cnn_net_backward, the gradients of layers marked CNN_KEEP_GRAD are valid
+ * until the next forward (their memory is reused by forward buffers).
+ *
+ * Inference plans run batch norm and ReLU in place over the convolution's
+ * output (no BN folding: that pass costs under 1% of a forward).
  */
 #ifndef CNN_NETWORK_H
 #define CNN_NETWORK_H
@@ -24,10 +42,69 @@ typedef struct {
     int ndim;
     int64_t shape[4];     /* our layout: conv [out,in,kh,kw], dense [out,in] */
     size_t count;
-    float *data;
-    float *grad;          /* NULL while the owning layer is frozen */
+    float *data;          /* NULL until cnn_net_alloc_params/bind_param */
+    float *grad;          /* NULL while frozen, for STATE, or before a
+                             training plan */
     int frozen;
+    int layer;            /* index of the owning layer */
 } cnn_param;
+
+/* ---------------------------------------------------------------- building */
+
+typedef enum { CNN_ACT_NONE, CNN_ACT_RELU, CNN_ACT_SOFTMAX } cnn_act;
+typedef enum { CNN_POOL_MAX, CNN_POOL_AVG } cnn_pool_kind;
+
+/* The adders return the new layer's index. A failure (allocation, a
+ * duplicate name, a bad input index) is remembered and returned by
+ * cnn_net_build_status; later adders then do nothing and return -1. */
+cnn_net *cnn_net_new(void);                          /* NULL: out of memory */
+int cnn_net_add_input(cnn_net *net, const char *name, int channels);
+/* x [n, c, h, w] -> [n, filters, oh, ow]; kernel [filters, c, kh, kw]
+ * ("<name>/kernel"), bias [filters] ("<name>/bias") when use_bias. */
+int cnn_net_add_conv(cnn_net *net, const char *name, int input, int filters,
+                     int kh, int kw, int stride_h, int stride_w,
+                     cnn_padding pad, int use_bias, cnn_act act);
+/* Per-channel batch norm: "<name>/gamma" (only when scale), "/beta",
+ * "/moving_mean", "/moving_variance" [c]. */
+int cnn_net_add_batchnorm(cnn_net *net, const char *name, int input,
+                          int scale, float eps, float momentum);
+int cnn_net_add_activation(cnn_net *net, const char *name, int input,
+                           cnn_act act);
+int cnn_net_add_pool(cnn_net *net, const char *name, int input,
+                     cnn_pool_kind kind, int kh, int kw, int stride_h,
+                     int stride_w, cnn_padding pad);
+/* [n, c, h, w] -> [n, c]. */
+int cnn_net_add_global_avgpool(cnn_net *net, const char *name, int input);
+/* Along channels; the parts must have the same height and width. */
+int cnn_net_add_concat(cnn_net *net, const char *name, int count,
+                       const int *inputs);
+/* [n, c, h, w] -> [n, h*w*c] in Keras (channels-last) order, so that dense
+ * weights converted from Keras apply unchanged. */
+int cnn_net_add_flatten(cnn_net *net, const char *name, int input);
+/* [n, in_features] -> [n, units]: "<name>/kernel" [units, in_features],
+ * "<name>/bias" [units]. The input must have in_features values per image
+ * (checked by cnn_net_plan). */
+int cnn_net_add_dense(cnn_net *net, const char *name, int input,
+                      int in_features, int units, int use_bias, cnn_act act);
+int cnn_net_add_dropout(cnn_net *net, const char *name, int input,
+                        float rate);
+/* Drops every layer (and its parameters) after layer `last`. */
+void cnn_net_truncate(cnn_net *net, int last);
+cnn_status cnn_net_build_status(const cnn_net *net, cnn_error *err);
+
+/* ---------------------------------------------------------------- parameters */
+
+/* Allocates one block for every parameter that has no data yet (zeroed). */
+cnn_status cnn_net_alloc_params(cnn_net *net, cnn_error *err);
+/* Points a parameter at external memory (e.g. a read-only file mapping that
+ * outlives the net). Such a parameter must not be trained. */
+void cnn_net_bind_param(cnn_param *p, float *data);
+/* Moves every parameter into one owned block (copying bound ones), e.g.
+ * before training a model whose weights were used from a mapped file. */
+cnn_status cnn_net_own_params(cnn_net *net, cnn_error *err);
+/* He-normal kernels (sd sqrt(2 / fan_in)), zero biases and beta, gamma 1,
+ * moving mean 0, moving variance 1. Needs allocated params. */
+void cnn_net_init_he(cnn_net *net, uint64_t seed);
 
 int cnn_net_param_count(const cnn_net *net);
 cnn_param *cnn_net_param(cnn_net *net, int i);
@@ -39,36 +116,94 @@ int cnn_net_layer_count(const cnn_net *net);
 const char *cnn_net_layer_name(const cnn_net *net, int i);
 int cnn_net_find_layer(const cnn_net *net, const char *name); /* -1: none */
 
+/* ---------------------------------------------------------------- training set-up */
+
 /* Freezes every layer up to and including `layer` (NULL: unfreeze all):
  * frozen layers get no gradient buffers, do no weight-gradient work and their
- * batch norm uses running statistics even in training mode. Call before
- * cnn_net_plan. */
+ * batch norm uses running statistics even in training mode. Backward stops
+ * where no gradient is needed any more (at the first frozen layer, unless a
+ * CNN_KEEP_GRAD layer lies further back). Takes effect at the next plan. */
 cnn_status cnn_net_freeze_until(cnn_net *net, const char *layer, cnn_error *err);
+/* Index of the last frozen layer, -1 when none is. */
+int cnn_net_frozen_until(const cnn_net *net);
 
-/* Allocates activation/gradient/workspace buffers for this batch and input
- * size (reused until the next plan with different sizes). Fails with
+enum { CNN_KEEP_OUTPUT = 1, CNN_KEEP_GRAD = 2 };
+/* Marks a layer so that its output (after forward) and/or the gradient of
+ * the loss with respect to its output (after backward, e.g. for Grad-CAM of
+ * "mixed10") stay readable; what = 0 clears the marks. The gradient is
+ * computed even through frozen layers' consumers (no weight gradients are
+ * computed for them). Takes effect at the next plan. */
+cnn_status cnn_net_keep(cnn_net *net, const char *layer, int what,
+                        cnn_error *err);
+
+/* Lays out buffers for this batch and input size; training = 1 also plans
+ * backward (gradient block for the unfrozen parameters included). Does
+ * nothing when nothing changed since the last plan. Fails with
  * CNN_ERR_SHAPE if the input is too small for the architecture. */
 cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
                         int training, cnn_error *err);
+/* Bytes of the planned arena (activations, their gradients, workspace) and
+ * of the gradient block. */
+size_t cnn_net_arena_bytes(const cnn_net *net);
+size_t cnn_net_grad_bytes(const cnn_net *net);
 
-/* The input buffer [batch, 3, height, width] to fill before forward. */
+/* ---------------------------------------------------------------- running */
+
+/* The input buffer [batch, c, height, width] to fill before forward. */
 float *cnn_net_input(cnn_net *net);
-/* training: batch statistics in unfrozen BN, dropout active. */
+/* training: batch statistics in unfrozen BN, dropout active (needs a
+ * training plan). */
 void cnn_net_forward(cnn_net *net, int training);
 /* The last layer's output [batch, *per_image]. */
 const float *cnn_net_output(const cnn_net *net, int *per_image);
-/* A named layer's output [batch, c, h, w] after forward (NULL: no layer). */
+/* A layer's output [batch, c, h, w] (NULL: no such layer or not planned;
+ * valid after forward only for kept layers, see above). c, h, w may be NULL.
+ * Layers with flat outputs report h = w = 1. */
 const float *cnn_net_layer_output(const cnn_net *net, const char *layer,
                                   int *c, int *h, int *w);
-/* A named layer's output gradient after backward (NULL: none kept). */
+/* The gradient w.r.t. a CNN_KEEP_GRAD layer's output after backward, same
+ * shape as the output (NULL: not kept). */
 const float *cnn_net_layer_grad(const cnn_net *net, const char *layer);
 
-/* Backward from d(loss)/d(output) [batch, per_image]; accumulates into the
- * unfrozen parameters' grad. Stops at the first frozen layer, unless
- * keep_grad_from names a layer whose output gradient is wanted (Grad-CAM). */
+/* Backward from d(loss)/d(output) [batch, per_image] of the last forward
+ * (needs a training plan; the forward may have been in inference mode).
+ * Accumulates into the unfrozen parameters' grad. */
 void cnn_net_backward(cnn_net *net, const float *doutput);
+/* Gradient w.r.t. the network input (NULL unless the input layer is marked
+ * CNN_KEEP_GRAD). */
+const float *cnn_net_input_grad(const cnn_net *net);
 void cnn_net_zero_grad(cnn_net *net);
+/* Seeds the generator used by dropout. */
+void cnn_net_seed(cnn_net *net, uint64_t seed);
 
 void cnn_net_free(cnn_net *net);
+
+/* ---------------------------------------------------------------- architectures */
+
+typedef enum {
+    CNN_HEAD_NONE,    /* backbone only (include_top=False, no pooling) */
+    CNN_HEAD_BINARY,  /* GAP -> dense(hidden, relu) -> dropout -> dense(1) */
+    CNN_HEAD_NSFWJS   /* upstream nsfwjs: avgpool 8x8 -> flatten -> dense 256
+                         relu -> dense 128 relu -> dense 5 softmax */
+} cnn_head_kind;
+
+typedef struct {
+    cnn_head_kind kind;
+    const char *attach; /* backbone layer the head reads; NULL: the last
+                           (mixed10 / block5_pool). The backbone is built up
+                           to this layer only. */
+    int hidden;         /* BINARY: hidden units (0: no hidden layer) */
+    float dropout;      /* BINARY: dropout rate */
+} cnn_head_spec;
+
+/* Keras applications InceptionV3 / VGG16 (names, order, shapes), with the
+ * head. Head layers: "global_average_pooling2d_1", "dense_1" (hidden),
+ * "dropout_1", "dense_2" (logit; "dense_1" when hidden = 0). NSFWJS head:
+ * "average_pooling2d_10", "flatten_1", "dense_1", "dense_2", "dense_3".
+ * Parameters are not allocated (see cnn_net_alloc_params). */
+cnn_status cnn_inception_v3_build(cnn_net **out, const cnn_head_spec *head,
+                                  cnn_error *err);
+cnn_status cnn_vgg16_build(cnn_net **out, const cnn_head_spec *head,
+                           cnn_error *err);
 
 #endif

@@ -1,0 +1,412 @@
+/* network_run.c - forward and backward passes over a planned network.
+ *
+ * Buffers come from the plan (network_plan.c); nothing is allocated here.
+ * Backward walks the layers in reverse. A tensor read by several layers
+ * (an Inception block's input) receives its gradient from the first of them
+ * directly and from the others through a scratch buffer that is added in.
+ */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "network_internal.h"
+
+static const float *param_data(const cnn_net *net, const net_layer *l,
+                               const char *suffix)
+{
+    size_t n = strlen(suffix);
+    for (int k = 0; k < l->nparams; k++) {
+        const cnn_param *p = &net->params[l->first_param + k];
+        size_t len = strlen(p->name);
+        if (len > n && strcmp(p->name + len - n, suffix) == 0 &&
+            p->name[len - n - 1] == '/')
+            return p->data;
+    }
+    return NULL;
+}
+
+static float *param_grad(const cnn_net *net, const net_layer *l,
+                         const char *suffix)
+{
+    size_t n = strlen(suffix);
+    for (int k = 0; k < l->nparams; k++) {
+        const cnn_param *p = &net->params[l->first_param + k];
+        size_t len = strlen(p->name);
+        if (len > n && strcmp(p->name + len - n, suffix) == 0 &&
+            p->name[len - n - 1] == '/')
+            return p->grad;
+    }
+    return NULL;
+}
+
+static const float *input_of(const cnn_net *net, const net_layer *l, int k)
+{
+    return net->layers[l->inputs[k]].out;
+}
+
+/* Batch norm with fixed statistics, y may equal x:
+ * x, y [n, c, hw]; y = (x - mean) * gamma / sqrt(var + eps) + beta. */
+static void batchnorm_affine(int n, int c, int hw, const float *x,
+                             const float *gamma, const float *beta,
+                             const float *mean, const float *var, float eps,
+                             float *y)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++) {
+            float s = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + eps);
+            float t = beta[ch] - mean[ch] * s;
+            const float *xp = x + ((size_t)b * c + ch) * hw;
+            float *yp = y + ((size_t)b * c + ch) * hw;
+            for (int i = 0; i < hw; i++)
+                yp[i] = xp[i] * s + t;
+        }
+}
+
+/* Keras flattens channels-last: x [n, c, hw] -> y [n, hw, c]. */
+static void flatten_nhwc(int n, int c, int hw, const float *x, float *y,
+                         int backward)
+{
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < hw; i++) {
+                size_t nchw = ((size_t)b * c + ch) * hw + i;
+                size_t nhwc = ((size_t)b * hw + i) * c + ch;
+                if (backward)
+                    y[nchw] = x[nhwc];
+                else
+                    y[nhwc] = x[nchw];
+            }
+}
+
+static void forward_layer(cnn_net *net, net_layer *l, int training)
+{
+    const int n = net->plan_batch;
+    const int hw = l->h * l->w;
+    const float *x = l->ninputs ? input_of(net, l, 0) : NULL;
+    const net_layer *in = l->ninputs ? &net->layers[l->inputs[0]] : NULL;
+    switch (l->kind) {
+    case LAYER_INPUT:
+        break;
+    case LAYER_CONV:
+        cnn_conv2d_forward(&l->conv, n, x, param_data(net, l, "kernel"),
+                           param_data(net, l, "bias"), l->out, net->workspace);
+        if (l->act == CNN_ACT_RELU)
+            cnn_relu_forward(l->out_floats, l->out, l->out);
+        break;
+    case LAYER_BATCHNORM: {
+        const float *gamma = param_data(net, l, "gamma");
+        const float *beta = param_data(net, l, "beta");
+        /* running statistics are updated only when trained; the plan made
+         * them writable then (they are never bound to a read-only file) */
+        float *mean = (float *)param_data(net, l, "moving_mean");
+        float *var = (float *)param_data(net, l, "moving_variance");
+        if (training && !l->frozen)
+            cnn_batchnorm_forward_train(n, l->c, hw, x, gamma, beta, mean, var,
+                                        l->momentum, l->eps, l->out,
+                                        l->aux_data, l->aux_data + l->c);
+        else
+            batchnorm_affine(n, l->c, hw, x, gamma, beta, mean, var, l->eps,
+                             l->out);
+        break;
+    }
+    case LAYER_ACTIVATION:
+        if (l->act == CNN_ACT_RELU)
+            cnn_relu_forward(l->out_floats, x, l->out);
+        else if (l->act == CNN_ACT_SOFTMAX)
+            cnn_softmax_forward(n, l->c * hw, x, l->out);
+        else if (l->out != x)
+            memcpy(l->out, x, l->out_floats * sizeof(float));
+        break;
+    case LAYER_POOL:
+        if (l->pool == CNN_POOL_MAX)
+            cnn_maxpool_forward(&l->pooling, n, x, l->out, (int32_t *)l->aux_data);
+        else
+            cnn_avgpool_forward(&l->pooling, n, x, l->out);
+        break;
+    case LAYER_GLOBAL_AVGPOOL:
+        cnn_global_avgpool_forward(n, l->c, in->h * in->w, x, l->out);
+        break;
+    case LAYER_CONCAT: {
+        int channels[NET_MAX_INPUTS];
+        const float *parts[NET_MAX_INPUTS];
+        for (int k = 0; k < l->ninputs; k++) {
+            channels[k] = net->layers[l->inputs[k]].c;
+            parts[k] = input_of(net, l, k);
+        }
+        cnn_concat_forward(n, hw, l->ninputs, channels, parts, l->out);
+        break;
+    }
+    case LAYER_FLATTEN:
+        flatten_nhwc(n, in->c, in->h * in->w, x, l->out, 0);
+        break;
+    case LAYER_DENSE: {
+        const float *w = param_data(net, l, "kernel");
+        const float *b = param_data(net, l, "bias");
+        if (l->act == CNN_ACT_SOFTMAX) {
+            cnn_dense_forward(n, l->in_features, l->units, x, w, b, net->scratch_a);
+            cnn_softmax_forward(n, l->units, net->scratch_a, l->out);
+        } else {
+            cnn_dense_forward(n, l->in_features, l->units, x, w, b, l->out);
+            if (l->act == CNN_ACT_RELU)
+                cnn_relu_forward(l->out_floats, l->out, l->out);
+        }
+        break;
+    }
+    case LAYER_DROPOUT:
+        if (training && l->rate > 0)
+            cnn_dropout_forward(l->out_floats, l->rate, &net->rng, x, l->out,
+                                (uint8_t *)l->aux_data);
+        else
+            memcpy(l->out, x, l->out_floats * sizeof(float));
+        break;
+    }
+}
+
+void cnn_net_forward(cnn_net *net, int training)
+{
+    assert(net->planned);
+    assert(!training || net->plan_training);
+    net->last_forward_training = training;
+    for (int i = 1; i < net->nlayers; i++)
+        forward_layer(net, &net->layers[i], training);
+}
+
+float *cnn_net_input(cnn_net *net)
+{
+    assert(net->planned);
+    return net->layers[0].out;
+}
+
+const float *cnn_net_output(const cnn_net *net, int *per_image)
+{
+    assert(net->planned);
+    const net_layer *l = &net->layers[net->nlayers - 1];
+    if (per_image)
+        *per_image = l->c * l->h * l->w;
+    return l->out;
+}
+
+const float *cnn_net_layer_output(const cnn_net *net, const char *layer,
+                                  int *c, int *h, int *w)
+{
+    int i = cnn_net_find_layer(net, layer);
+    if (i < 0 || !net->planned)
+        return NULL;
+    const net_layer *l = &net->layers[i];
+    if (c)
+        *c = l->c;
+    if (h)
+        *h = l->h;
+    if (w)
+        *w = l->w;
+    return l->out;
+}
+
+const float *cnn_net_layer_grad(const cnn_net *net, const char *layer)
+{
+    int i = cnn_net_find_layer(net, layer);
+    if (i < 0 || !net->planned || !net->plan_training ||
+        !(net->layers[i].keep & CNN_KEEP_GRAD))
+        return NULL;
+    return net->grad_of[net->layers[i].tensor];
+}
+
+const float *cnn_net_input_grad(const cnn_net *net)
+{
+    return cnn_net_layer_grad(net, net->layers[0].name);
+}
+
+void cnn_net_zero_grad(cnn_net *net)
+{
+    if (net->grad_block)
+        memset(net->grad_block, 0, net->grad_floats * sizeof(float));
+}
+
+/* Where the gradient for input k goes: straight into the tensor's gradient
+ * if nothing wrote it yet in this pass, else into scratch_b (then added). */
+static float *dx_target(cnn_net *net, const net_layer *l, int k, int *accumulate)
+{
+    *accumulate = 0;
+    if (!l->dx_needed[k])
+        return NULL;
+    int t = net->layers[l->inputs[k]].tensor;
+    if (net->grad_written[t]) {
+        *accumulate = 1;
+        return net->scratch_b;
+    }
+    return net->grad_of[t];
+}
+
+static void dx_done(cnn_net *net, const net_layer *l, int k, int accumulate)
+{
+    if (!l->dx_needed[k])
+        return;
+    const net_layer *in = &net->layers[l->inputs[k]];
+    float *g = net->grad_of[in->tensor];
+    if (accumulate) {
+        const float *s = net->scratch_b;
+        size_t count = in->out_floats;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < count; i++)
+            g[i] += s[i];
+    }
+    net->grad_written[in->tensor] = 1;
+}
+
+/* dy of a layer with a fused activation, turned into d(pre-activation):
+ * in place unless the caller must keep dy (a CNN_KEEP_GRAD layer). */
+static const float *through_activation(cnn_net *net, const net_layer *l,
+                                       const float *dy)
+{
+    float *dz = (l->keep & CNN_KEEP_GRAD) ? net->scratch_a : (float *)dy;
+    if (l->act == CNN_ACT_RELU)
+        cnn_relu_backward(l->out_floats, l->out, dy, dz);
+    else if (l->act == CNN_ACT_SOFTMAX)
+        cnn_softmax_backward(net->plan_batch, l->units, l->out, dy, dz);
+    else
+        return dy;
+    return dz;
+}
+
+static void backward_layer(cnn_net *net, net_layer *l)
+{
+    const int n = net->plan_batch;
+    const int hw = l->h * l->w;
+    float *dy = net->grad_of[l->tensor];
+    const float *x = l->ninputs ? input_of(net, l, 0) : NULL;
+    const net_layer *in = l->ninputs ? &net->layers[l->inputs[0]] : NULL;
+    int acc = 0;
+    float *dx;
+    if (l->inplace) {
+        /* the gradient is transformed in place, nothing to accumulate */
+        dx = l->dx_needed[0] ? dy : NULL;
+    } else {
+        dx = l->ninputs == 1 ? dx_target(net, l, 0, &acc) : NULL;
+    }
+    switch (l->kind) {
+    case LAYER_INPUT:
+        return;
+    case LAYER_CONV: {
+        const float *dz = through_activation(net, l, dy);
+        cnn_conv2d_backward(&l->conv, n, x, param_data(net, l, "kernel"), dz, dx,
+                            param_grad(net, l, "kernel"),
+                            param_grad(net, l, "bias"), net->workspace);
+        break;
+    }
+    case LAYER_BATCHNORM: {
+        const float *gamma = param_data(net, l, "gamma");
+        float *dgamma = param_grad(net, l, "gamma");
+        float *dbeta = param_grad(net, l, "beta");
+        const float *mean = param_data(net, l, "moving_mean");
+        const float *var = param_data(net, l, "moving_variance");
+        if (net->last_forward_training && !l->frozen) {
+            cnn_batchnorm_backward_train(n, l->c, hw, x, gamma, l->aux_data,
+                                         l->aux_data + l->c, dy, dx, dgamma,
+                                         dbeta);
+        } else if (!l->frozen) {
+            cnn_batchnorm_backward_infer(n, l->c, hw, x, gamma, mean, var,
+                                         l->eps, dy, dx, dgamma, dbeta);
+        } else if (dx) {
+            /* frozen: a fixed per-channel scale, possibly in place; its
+             * input may be gone, so no library call that reads x */
+#pragma omp parallel for collapse(2) schedule(static)
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < l->c; ch++) {
+                    float s = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + l->eps);
+                    size_t base = ((size_t)b * l->c + ch) * hw;
+                    for (int i = 0; i < hw; i++)
+                        dx[base + i] = dy[base + i] * s;
+                }
+        }
+        break;
+    }
+    case LAYER_ACTIVATION:
+        if (!dx)
+            break;
+        if (l->act == CNN_ACT_RELU)
+            cnn_relu_backward(l->out_floats, l->out, dy, dx);
+        else if (l->act == CNN_ACT_SOFTMAX)
+            cnn_softmax_backward(n, l->c * hw, l->out, dy, dx);
+        else if (dx != dy)
+            memcpy(dx, dy, l->out_floats * sizeof(float));
+        break;
+    case LAYER_POOL:
+        if (!dx)
+            break;
+        if (l->pool == CNN_POOL_MAX)
+            cnn_maxpool_backward(&l->pooling, n, dy, (const int32_t *)l->aux_data, dx);
+        else
+            cnn_avgpool_backward(&l->pooling, n, dy, dx);
+        break;
+    case LAYER_GLOBAL_AVGPOOL:
+        if (dx)
+            cnn_global_avgpool_backward(n, l->c, in->h * in->w, dy, dx);
+        break;
+    case LAYER_CONCAT: {
+        int channels[NET_MAX_INPUTS];
+        float *parts[NET_MAX_INPUTS];
+        for (int k = 0; k < l->ninputs; k++)
+            channels[k] = net->layers[l->inputs[k]].c;
+        /* one call per part, so that each may be accumulated separately */
+        for (int k = 0; k < l->ninputs; k++) {
+            int a;
+            float *target = dx_target(net, l, k, &a);
+            if (!target)
+                continue;
+            for (int j = 0; j < l->ninputs; j++)
+                parts[j] = j == k ? target : NULL;
+            cnn_concat_backward(n, hw, l->ninputs, channels, dy, parts);
+            dx_done(net, l, k, a);
+        }
+        return;
+    }
+    case LAYER_FLATTEN:
+        if (dx)
+            flatten_nhwc(n, in->c, in->h * in->w, dy, dx, 1);
+        break;
+    case LAYER_DENSE: {
+        const float *dz = through_activation(net, l, dy);
+        cnn_dense_backward(n, l->in_features, l->units, x,
+                           param_data(net, l, "kernel"), dz, dx,
+                           param_grad(net, l, "kernel"), param_grad(net, l, "bias"));
+        break;
+    }
+    case LAYER_DROPOUT:
+        if (!dx)
+            break;
+        if (net->last_forward_training && l->rate > 0)
+            cnn_dropout_backward(l->out_floats, l->rate, (const uint8_t *)l->aux_data,
+                                 dy, dx);
+        else
+            memcpy(dx, dy, l->out_floats * sizeof(float));
+        break;
+    }
+    if (!l->inplace && l->ninputs == 1)
+        dx_done(net, l, 0, acc);
+}
+
+void cnn_net_backward(cnn_net *net, const float *doutput)
+{
+    assert(net->planned && net->plan_training);
+    const int L = net->nlayers;
+    memset(net->grad_written, 0, (size_t)L * sizeof *net->grad_written);
+    const net_layer *last = &net->layers[L - 1];
+    if (net->grad_of[last->tensor]) {
+        memcpy(net->grad_of[last->tensor], doutput, last->out_floats * sizeof(float));
+        net->grad_written[last->tensor] = 1;
+    }
+    for (int i = L - 1; i >= 1; i--) {
+        net_layer *l = &net->layers[i];
+        /* nothing reached this layer's output: it contributes nothing */
+        if (!l->runs_backward || !net->grad_written[l->tensor])
+            continue;
+        backward_layer(net, l);
+    }
+    /* kept gradients that no path reached are zero */
+    for (int i = 0; i < L; i++) {
+        const net_layer *l = &net->layers[i];
+        if ((l->keep & CNN_KEEP_GRAD) && !net->grad_written[l->tensor])
+            memset(net->grad_of[l->tensor], 0, l->out_floats * sizeof(float));
+    }
+}

@@ -1,0 +1,275 @@
+/* test_network.c - the layer graph on a small network that has every layer
+ * kind and Inception's patterns (a tensor read by several branches,
+ * concatenations, in-place BN/ReLU): backward against finite differences in
+ * training and inference mode, freezing (no gradients, running statistics
+ * in frozen batch norm), kept gradients through frozen layers, and memory
+ * reuse (an inference plan computes the same as a training plan). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn.h"
+#include "network.h"
+#include "util/gradcheck.h"
+
+#define N 2
+#define SIZE 9
+
+/* input [2, 3, 9, 9]
+ *  -> conv_a 3x3 same (4) -> bn_a (gamma) -> relu_a
+ *     -> conv_b 1x1 (3, bias, fused relu)           \
+ *     -> avg 3x3 same -> conv_c 1x3 (2, bias)        > concat_1 (9 ch)
+ *     -> (relu_a itself)                             /
+ *  -> max 2x2 valid (4x4) -> bn_b (no gamma) -> relu_b
+ *     -> flatten -> dense_a (5, relu)     \
+ *     -> gap -> dense_b (3)                > concat_2 [2, 8] -> dropout
+ *  -> dense_out (2, softmax)                                          */
+static cnn_net *mini_net(void)
+{
+    cnn_net *net = cnn_net_new();
+    int x = cnn_net_add_input(net, "input", 3);
+    x = cnn_net_add_conv(net, "conv_a", x, 4, 3, 3, 1, 1, CNN_PAD_SAME, 0, CNN_ACT_NONE);
+    x = cnn_net_add_batchnorm(net, "bn_a", x, 1, 1e-3f, 0.9f);
+    int a = cnn_net_add_activation(net, "relu_a", x, CNN_ACT_RELU);
+    int b = cnn_net_add_conv(net, "conv_b", a, 3, 1, 1, 1, 1, CNN_PAD_SAME, 1, CNN_ACT_RELU);
+    int c = cnn_net_add_pool(net, "avg", a, CNN_POOL_AVG, 3, 3, 1, 1, CNN_PAD_SAME);
+    c = cnn_net_add_conv(net, "conv_c", c, 2, 1, 3, 1, 1, CNN_PAD_SAME, 1, CNN_ACT_NONE);
+    int parts[3] = {b, c, a};
+    x = cnn_net_add_concat(net, "concat_1", 3, parts);
+    x = cnn_net_add_pool(net, "max", x, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PAD_VALID);
+    x = cnn_net_add_batchnorm(net, "bn_b", x, 0, 1e-3f, 0.9f);
+    x = cnn_net_add_activation(net, "relu_b", x, CNN_ACT_RELU);
+    int f = cnn_net_add_flatten(net, "flatten", x);
+    f = cnn_net_add_dense(net, "dense_a", f, 9 * 4 * 4, 5, 1, CNN_ACT_RELU);
+    int g = cnn_net_add_global_avgpool(net, "gap", x);
+    g = cnn_net_add_dense(net, "dense_b", g, 9, 3, 1, CNN_ACT_NONE);
+    int heads[2] = {f, g};
+    x = cnn_net_add_concat(net, "concat_2", 2, heads);
+    x = cnn_net_add_dropout(net, "dropout", x, 0.25f);
+    cnn_net_add_dense(net, "dense_out", x, 8, 2, 1, CNN_ACT_SOFTMAX);
+    cnn_error err;
+    ck_assert_msg(cnn_net_build_status(net, &err) == CNN_OK, "%s", err.message);
+    ck_assert_int_eq(cnn_net_alloc_params(net, &err), CNN_OK);
+    cnn_net_init_he(net, 7);
+    /* non-trivial BN parameters and statistics */
+    for (int i = 0; i < cnn_net_param_count(net); i++) {
+        cnn_param *p = cnn_net_param(net, i);
+        if (strstr(p->name, "/beta") || strstr(p->name, "/bias") ||
+            strstr(p->name, "/moving_mean"))
+            fill_uniform(p->data, p->count, -0.3f, 0.3f, 11u + (unsigned)i);
+        if (strstr(p->name, "/gamma") || strstr(p->name, "/moving_variance"))
+            fill_uniform(p->data, p->count, 0.7f, 1.4f, 23u + (unsigned)i);
+    }
+    return net;
+}
+
+typedef struct {
+    cnn_net *net;
+    int training;
+    float r[N * 2];
+} loss_ctx;
+
+/* sum(out * r), the dropout mask fixed by reseeding; running statistics
+ * restored so that training-mode passes do not drift them. */
+static double net_loss(void *p)
+{
+    loss_ctx *ctx = p;
+    cnn_param *m = cnn_net_find_param(ctx->net, "bn_a/moving_mean");
+    cnn_param *v = cnn_net_find_param(ctx->net, "bn_a/moving_variance");
+    float saved[8];
+    memcpy(saved, m->data, 4 * sizeof(float));
+    memcpy(saved + 4, v->data, 4 * sizeof(float));
+    cnn_net_seed(ctx->net, 99);
+    cnn_net_forward(ctx->net, ctx->training);
+    memcpy(m->data, saved, 4 * sizeof(float));
+    memcpy(v->data, saved + 4, 4 * sizeof(float));
+    return dot_double(cnn_net_output(ctx->net, NULL), ctx->r, N * 2);
+}
+
+static void check_all_grads(cnn_net *net, int training, int check_input)
+{
+    loss_ctx ctx = {net, training, {0}};
+    fill_uniform(ctx.r, N * 2, -1, 1, 5);
+    fill_uniform(cnn_net_input(net), (size_t)N * 3 * SIZE * SIZE, -1, 1, 3);
+    cnn_net_zero_grad(net);
+    net_loss(&ctx);
+    cnn_net_backward(net, ctx.r);
+    float *dx = NULL;
+    size_t nx = (size_t)N * 3 * SIZE * SIZE;
+    if (check_input) {
+        const float *g = cnn_net_input_grad(net);
+        ck_assert_ptr_nonnull(g);
+        dx = malloc(nx * sizeof *dx); /* valid only until the next forward */
+        memcpy(dx, g, nx * sizeof *dx);
+    }
+    for (int i = 0; i < cnn_net_param_count(net); i++) {
+        cnn_param *p = cnn_net_param(net, i);
+        if (p->kind != CNN_PARAM_WEIGHT || p->frozen)
+            continue;
+        ck_assert_ptr_nonnull(p->grad);
+        gradcheck(p->name, net_loss, &ctx, p->data, p->grad, p->count, 12, 1e-3,
+                  2e-3, 3e-2);
+    }
+    if (check_input)
+        gradcheck("input", net_loss, &ctx, cnn_net_input(net), dx, nx, 20, 1e-3,
+                  2e-3, 3e-2);
+    free(dx);
+}
+
+START_TEST(test_backward_training)
+{
+    cnn_net *net = mini_net();
+    cnn_error err;
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, &err), CNN_OK);
+    ck_assert_msg(cnn_net_plan(net, N, SIZE, SIZE, 1, &err) == CNN_OK, "%s", err.message);
+    check_all_grads(net, 1, 1);
+    cnn_net_free(net);
+}
+END_TEST
+
+START_TEST(test_backward_inference_mode)
+{
+    cnn_net *net = mini_net();
+    cnn_error err;
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, 1, &err), CNN_OK);
+    check_all_grads(net, 0, 1);
+    cnn_net_free(net);
+}
+END_TEST
+
+START_TEST(test_freeze)
+{
+    cnn_net *net = mini_net();
+    cnn_error err;
+    ck_assert_int_eq(cnn_net_freeze_until(net, "relu_b", &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_keep(net, "bn_b", CNN_KEEP_OUTPUT, &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, 1, &err), CNN_OK);
+    /* frozen parameters have no gradient, unfrozen ones are checked */
+    for (int i = 0; i < cnn_net_param_count(net); i++) {
+        cnn_param *p = cnn_net_param(net, i);
+        int head = strncmp(p->name, "dense", 5) == 0;
+        ck_assert_int_eq(p->frozen, !head);
+        ck_assert_msg((p->grad != NULL) == (head && p->kind == CNN_PARAM_WEIGHT), "%s", p->name);
+    }
+    check_all_grads(net, 1, 0);
+
+    /* frozen batch norm: running statistics even in training mode, and
+     * they do not move */
+    size_t count = (size_t)N * 9 * 4 * 4;
+    float *train = malloc(count * sizeof *train);
+    float mean0 = cnn_net_find_param(net, "bn_b/moving_mean")->data[0];
+    cnn_net_forward(net, 1);
+    memcpy(train, cnn_net_layer_output(net, "bn_b", NULL, NULL, NULL), count * sizeof *train);
+    ck_assert_float_eq(cnn_net_find_param(net, "bn_b/moving_mean")->data[0], mean0);
+    cnn_net_forward(net, 0);
+    const float *infer = cnn_net_layer_output(net, "bn_b", NULL, NULL, NULL);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_float_eq(train[i], infer[i]);
+    free(train);
+    cnn_net_free(net);
+}
+END_TEST
+
+/* The gradient kept at a frozen layer equals the one of an unfrozen net. */
+START_TEST(test_keep_grad_through_frozen)
+{
+    cnn_error err;
+    size_t count = (size_t)N * 9 * SIZE * SIZE;
+    float *want = malloc(count * sizeof *want);
+    float r[N * 2];
+    fill_uniform(r, N * 2, -1, 1, 5);
+    for (int frozen = 0; frozen < 2; frozen++) {
+        cnn_net *net = mini_net();
+        if (frozen)
+            ck_assert_int_eq(cnn_net_freeze_until(net, "relu_b", &err), CNN_OK);
+        ck_assert_int_eq(cnn_net_keep(net, "concat_1", CNN_KEEP_GRAD, &err), CNN_OK);
+        ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, 1, &err), CNN_OK);
+        fill_uniform(cnn_net_input(net), (size_t)N * 3 * SIZE * SIZE, -1, 1, 3);
+        cnn_net_forward(net, 0);
+        cnn_net_backward(net, r);
+        const float *g = cnn_net_layer_grad(net, "concat_1");
+        ck_assert_ptr_nonnull(g);
+        if (!frozen) {
+            memcpy(want, g, count * sizeof *want);
+        } else {
+            double norm = 0;
+            for (size_t i = 0; i < count; i++) {
+                ck_assert_float_eq_tol(g[i], want[i], 1e-6);
+                norm += fabs(want[i]);
+            }
+            ck_assert(norm > 0);
+            ck_assert_ptr_null(cnn_net_find_param(net, "conv_a/kernel")->grad);
+        }
+        cnn_net_free(net);
+    }
+    free(want);
+}
+END_TEST
+
+/* Liveness reuse must not change results: inference plan vs training plan,
+ * and the inference arena is smaller. */
+START_TEST(test_inference_plan_matches)
+{
+    cnn_error err;
+    float out[2][N * 2];
+    size_t bytes[2];
+    for (int training = 0; training < 2; training++) {
+        cnn_net *net = mini_net();
+        ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, training, &err), CNN_OK);
+        fill_uniform(cnn_net_input(net), (size_t)N * 3 * SIZE * SIZE, -1, 1, 3);
+        cnn_net_forward(net, 0);
+        memcpy(out[training], cnn_net_output(net, NULL), sizeof out[0]);
+        bytes[training] = cnn_net_arena_bytes(net);
+        cnn_net_free(net);
+    }
+    for (int i = 0; i < N * 2; i++)
+        ck_assert_float_eq_tol(out[0][i], out[1][i], 1e-6);
+    ck_assert_uint_lt(bytes[0], bytes[1]);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    cnn_error err;
+    cnn_net *net = mini_net();
+    ck_assert_int_eq(cnn_net_plan(net, N, 2, 2, 0, &err), CNN_ERR_SHAPE);
+    /* 9x9 -> 4x4 is what dense_a expects; 11x11 gives 5x5 */
+    ck_assert_int_eq(cnn_net_plan(net, N, 11, 11, 0, &err), CNN_ERR_SHAPE);
+    ck_assert_msg(strstr(err.message, "dense_a") != NULL, "%s", err.message);
+    ck_assert_int_eq(cnn_net_freeze_until(net, "nope", &err), CNN_ERR_ARG);
+    ck_assert_int_eq(cnn_net_keep(net, "nope", CNN_KEEP_GRAD, &err), CNN_ERR_ARG);
+    ck_assert_int_eq(cnn_net_add_conv(net, "conv_a", 0, 1, 1, 1, 1, 1, CNN_PAD_SAME, 0,
+                                      CNN_ACT_NONE), -1);
+    ck_assert_int_eq(cnn_net_build_status(net, &err), CNN_ERR_ARG);
+    ck_assert_msg(strstr(err.message, "duplicate") != NULL, "%s", err.message);
+    cnn_net_free(net);
+}
+END_TEST
+
+Suite *network_suite(void)
+{
+    Suite *s = suite_create("network");
+    TCase *tc = tcase_create("graph");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_backward_training);
+    tcase_add_test(tc, test_backward_inference_mode);
+    tcase_add_test(tc, test_freeze);
+    tcase_add_test(tc, test_keep_grad_through_frozen);
+    tcase_add_test(tc, test_inference_plan_matches);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    cnn_set_threads(1);
+    SRunner *sr = srunner_create(network_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
