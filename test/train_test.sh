@@ -1,0 +1,139 @@
+#!/bin/bash
+# train_test.sh - the trainer end to end on the tiny fixture set
+# (test/fixtures/train/chest_xray_tiny, 20 training images of 75x75):
+#   1. a small model overfits: the training loss falls and training accuracy
+#      reaches 100%;
+#   2. kill -9 after a checkpoint, then --resume: the final weights are
+#      bit-identical to an uninterrupted run with the same seed (one compute
+#      thread, so that no parallel sum is reordered);
+#   3. a frozen pretrained base (the model of step 1 as backbone) with
+#      cached features; the saved head overlay evaluates on test/;
+#      the same without the cache gives the same predictions; an exported
+#      copy elsewhere still works; fine-tuning (stage 2) saves its layers;
+#   4. refused option combinations, --help, --preview-augment, plots.
+# Run from the repository root; BUILD selects build/opt or build/san.
+set -euo pipefail
+
+BUILD=${BUILD:-build/opt}
+trainer=$BUILD/bin/trainer
+fixture=test/fixtures/train/chest_xray_tiny
+tmp=$(mktemp -d /tmp/train_test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export CNN_THREADS=1 OPENBLAS_NUM_THREADS=1
+
+# the trainer's progress output goes here; shown when a check fails
+errlog=$tmp/stderr.txt
+fail() { tail -n 30 "$errlog" >&2; echo "FAIL: $*" >&2; exit 1; }
+# column of the last row of a CSV log by header name
+last() { awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { v = $k } END { print v }' "$1"; }
+first() { awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } NR == 2 { print $k }' "$1"; }
+
+# A small network: InceptionV3's stem up to mixed0 at 75x75, from scratch.
+small=(--model inception_v3 --backbone "" --data "$fixture" --input-size 75
+       --head-attach mixed0 --head-hidden 16 --batch-size 4 --val-fraction 0.2
+       --threads 1 --loader-threads 1 --seed 7)
+
+echo "-- 1. overfitting a handful of images"
+"$trainer" "${small[@]}" --out "$tmp/overfit" --epochs 10 --lr 1e-3 --dropout 0 \
+    --no-augment --patience 100 > /dev/null 2>> "$errlog"
+# Batch statistics of 4 images make single epochs noisy: judge the trend.
+loss0=$(first "$tmp/overfit/log.csv" train_loss)
+best=$(awk -F, 'NR > 1 && (m == "" || $3 < m) { m = $3 } END { print m }' "$tmp/overfit/log.csv")
+acc=$(awk -F, 'NR > 1 && $4 > m { m = $4 } END { print m }' "$tmp/overfit/log.csv")
+echo "train loss $loss0 -> lowest $best, best train accuracy $acc"
+awk -v a="$loss0" -v b="$best" 'BEGIN { exit !(b < 0.25 * a) }' || fail "loss did not fall below a quarter"
+awk -v a="$acc" 'BEGIN { exit !(a == 1) }' || fail "never fitted all training images"
+for f in model.safetensors model_full.safetensors checkpoint.safetensors eval_val.json \
+         roc_val.csv train_summary.csv; do
+    [ -s "$tmp/overfit/$f" ] || fail "missing $f"
+done
+
+echo "-- 2. kill -9 and --resume give the same weights"
+# stage 1 for 3 epochs, then stage 2 (layers after max_pooling2d_2) for 2;
+# augmentation and dropout on, so that their seeding is covered too
+resume=("${small[@]}" --epochs 3 --lr 1e-3 --dropout 0.5 --patience 100
+        --rotation 8 --zoom 0.1 --brightness 0.1 --finetune-from max_pooling2d_2
+        --finetune-epochs 2 --finetune-lr 1e-3)
+"$trainer" "${resume[@]}" --out "$tmp/straight" > /dev/null 2>> "$errlog"
+"$trainer" "${resume[@]}" --out "$tmp/killed" > /dev/null 2>> "$errlog" &
+pid=$!
+disown "$pid"  # no "Killed" job report from bash
+# kill once 4 epochs are logged (the 4th in stage 2); its checkpoint may or
+# may not be on disk yet: either way the resumed run must end the same
+lines() { if [ -f "$tmp/killed/log.csv" ]; then wc -l < "$tmp/killed/log.csv"; else echo 0; fi; }
+while kill -0 "$pid" 2>/dev/null && [ "$(lines)" -lt 5 ]; do
+    sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null && echo "killed with $(($(lines) - 1)) epochs logged" \
+    || echo "note: run finished before the kill; resuming a finished run"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+"$trainer" "${resume[@]}" --out "$tmp/killed" --resume > /dev/null 2>> "$errlog"
+cmp "$tmp/straight/model_full.safetensors" "$tmp/killed/model_full.safetensors" \
+    || fail "resumed weights differ from the uninterrupted run"
+cut -d, -f1-8 "$tmp/straight/log.csv" > "$tmp/a.csv"
+cut -d, -f1-8 "$tmp/killed/log.csv" > "$tmp/b.csv"
+cmp "$tmp/a.csv" "$tmp/b.csv" || fail "resumed log differs"
+[ "$(awk -F, '$2 == 2' "$tmp/a.csv" | wc -l)" -eq 2 ] || fail "no stage 2 epochs logged"
+echo "identical weights and log"
+
+echo "-- 3. frozen pretrained base, cached features, evaluation"
+"$trainer" --model inception_v3 --backbone "$tmp/overfit/model_full.safetensors" \
+    --data "$fixture" --input-size 75 --head-attach mixed0 --head-hidden 8 \
+    --batch-size 4 --val-fraction 0.2 --threads 1 --seed 7 --epochs 6 --lr 1e-2 \
+    --no-augment --cache-features --patience 100 --out "$tmp/frozen" > /dev/null 2>> "$errlog"
+loss0=$(first "$tmp/frozen/log.csv" train_loss)
+loss1=$(last "$tmp/frozen/log.csv" train_loss)
+awk -v a="$loss0" -v b="$loss1" 'BEGIN { exit !(b < a) }' || fail "cached-feature loss did not fall"
+overlay=$(stat -c %s "$tmp/frozen/model.safetensors")
+full=$(stat -c %s "$tmp/frozen/model_full.safetensors")
+[ "$overlay" -lt "$full" ] || fail "head overlay ($overlay B) not smaller than full model ($full B)"
+"$trainer" evaluate --model-file "$tmp/frozen/model.safetensors" --split "$fixture/test" \
+    > /dev/null 2>> "$errlog"
+grep -q '"auc"' "$tmp/frozen/eval_test.json" || fail "no evaluation report"
+[ "$(wc -l < "$tmp/frozen/predictions_test.csv")" -eq 9 ] || fail "expected 8 test predictions"
+# shipping copy elsewhere: still an overlay, same predictions
+mkdir -p "$tmp/ship/deeper"
+"$trainer" export --model-file "$tmp/frozen/model.safetensors" \
+    --out "$tmp/ship/deeper/model.safetensors" > /dev/null 2>> "$errlog"
+[ "$(stat -c %s "$tmp/ship/deeper/model.safetensors")" -lt "$full" ] || fail "export is not an overlay"
+"$trainer" evaluate --model-file "$tmp/ship/deeper/model.safetensors" --split "$fixture/test" \
+    > /dev/null 2>> "$errlog"
+cmp "$tmp/frozen/eval_test.csv" "$tmp/ship/deeper/eval_test.csv" || fail "exported model predicts differently"
+
+echo "-- 3b. the same without the feature cache (network path) predicts the same"
+"$trainer" --model inception_v3 --backbone "$tmp/overfit/model_full.safetensors" \
+    --data "$fixture" --input-size 75 --head-attach mixed0 --head-hidden 8 \
+    --batch-size 4 --val-fraction 0.2 --threads 1 --seed 7 --epochs 6 --lr 1e-2 \
+    --no-augment --patience 100 --out "$tmp/uncached" > /dev/null 2>> "$errlog"
+paste -d, "$tmp/frozen/predictions_val.csv" "$tmp/uncached/predictions_val.csv" |
+    awk -F, 'NR > 1 { d = $3 - $7; if (d < 0) d = -d; if (d > m) m = d }
+             END { print "largest probability difference:", m + 0; exit !(m < 1e-4) }' \
+    || fail "cached-feature and network paths disagree"
+
+echo "-- 3c. fine-tuning overlay: stage 2 weights are saved and evaluate"
+"$trainer" --model inception_v3 --backbone "$tmp/overfit/model_full.safetensors" \
+    --data "$fixture" --input-size 75 --head-attach mixed0 --head-hidden 8 \
+    --batch-size 4 --val-fraction 0.2 --threads 1 --seed 7 --epochs 2 --lr 1e-2 \
+    --finetune-from max_pooling2d_2 --finetune-epochs 2 --patience 100 \
+    --out "$tmp/finetuned" > /dev/null 2>> "$errlog"
+[ "$(stat -c %s "$tmp/finetuned/model.safetensors")" -gt "$overlay" ] \
+    || fail "fine-tuned overlay does not hold the unfrozen block"
+"$trainer" evaluate --model-file "$tmp/finetuned/model.safetensors" --split "$fixture/test" \
+    > /dev/null 2>> "$errlog"
+
+echo "-- 4. options"
+if "$trainer" "${small[@]}" --out "$tmp/bad" --cache-features 2> "$tmp/err.txt"; then
+    fail "--cache-features with augmentation was accepted"
+fi
+grep -q "no-augment" "$tmp/err.txt" || fail "refusal does not say why"
+"$trainer" --help | grep -q -- "--patience N" || fail "--help lacks --patience"
+"$trainer" "${small[@]}" --preview-augment 4 "$tmp/grid.png" > /dev/null 2>> "$errlog"
+[ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \
+    || fail "preview is not a PNG"
+if command -v gnuplot > /dev/null; then
+    trainer/plot.sh "$tmp/frozen" val test > /dev/null
+    for f in training_curves roc_test confusion_test; do
+        [ -s "$tmp/frozen/$f.png" ] || fail "no $f.png"
+    done
+fi
+echo "train_test: all passed"

@@ -1,0 +1,11 @@
+/* export.h - `trainer export`: copies a trained model file to another place
+ * (e.g. weights/ for shipping), keeping it an overlay on the same backbone:
+ * the base path it records is recomputed relative to the new location. */
+#ifndef TRAINER_EXPORT_H
+#define TRAINER_EXPORT_H
+
+#include "cnn.h"
+
+cnn_status export_model(const char *model_file, const char *out, cnn_error *err);
+
+#endif
