@@ -1,0 +1,32 @@
+/* html.h - the pages the CGI answers with: escaping of echoed text, error
+ * pages and the result page (images inline as data: URIs). */
+#ifndef HTML_H
+#define HTML_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../app/analysis.h"
+
+/* Writes s with & < > " ' escaped (safe in text and quoted attributes);
+ * control characters other than tab and newline become U+FFFD. */
+void html_escape(FILE *out, const char *s);
+
+/* A short page: the status, a title and a sentence on what to do. */
+void html_error_page(FILE *out, int status, const char *title,
+                     const char *detail);
+
+typedef struct {
+    const char *filename;         /* as the client sent it (escaped here) */
+    const analysis *result;
+    const cnn_model_config *model;
+    const uint8_t *xray_png;      /* the uploaded X-ray, re-encoded */
+    size_t xray_len;
+    const uint8_t *heat_png;      /* Grad-CAM over the X-ray */
+    size_t heat_len;
+} html_result;
+
+void html_result_page(FILE *out, const html_result *r);
+
+#endif

@@ -1,0 +1,27 @@
+/* heatmap.h - showing a Grad-CAM map: a colour scale and the blend of the
+ * map over the X-ray it was computed for, as 8-bit RGB ready for PNG. */
+#ifndef CNN_HEATMAP_H
+#define CNN_HEATMAP_H
+
+#include "cnn.h"
+#include "image.h"
+
+/* The "jet" colour of v in [0, 1] (clamped): dark blue at 0, through cyan,
+ * yellow and orange, to dark red at 1. */
+void cnn_heatmap_colour(float v, uint8_t rgb[3]);
+
+/* img (grey or RGB, 0..255) as interleaved 8-bit RGB [h][w][3], malloc'd. */
+cnn_status cnn_image_to_rgb8(const cnn_image *img, uint8_t **rgb,
+                             cnn_error *err);
+
+/* Blends heat [heat_h][heat_w] (values in [0, 1], spanning the whole image
+ * as the model saw it) over img: the map is sampled bilinearly at each
+ * pixel (sample centres aligned), and each pixel becomes
+ *   (1 - a) * pixel + a * colour(v),  a = alpha * v,
+ * so cold regions show the plain X-ray and hot ones turn red.
+ * rgb [img->height][img->width][3] is malloc'd. */
+cnn_status cnn_heatmap_overlay(const cnn_image *img, const float *heat,
+                               int heat_h, int heat_w, float alpha,
+                               uint8_t **rgb, cnn_error *err);
+
+#endif

@@ -1,0 +1,41 @@
+# web.mk - ./infer, the CGI upload handler, and serving them.
+#   make serve       nginx + fcgiwrap on 127.0.0.1:8080 from the working tree
+#                    (SERVE_MODEL=weights/pneumonia.safetensors SERVE_PORT=8080)
+#   make loadtest    4 connections for 60 s against nginx + fcgiwrap (wrk)
+#   make screenshot  docs/screenshot.png of a result page (headless Chromium)
+#   make fuzz        includes the multipart parser target fuzz/multipart.c
+PROGRAMS += infer cgi-bin/predict
+TEST_SCRIPTS += test/infer_test.sh test/web_test.sh
+FUZZ_TARGETS += multipart
+
+SERVE_MODEL ?= weights/pneumonia.safetensors
+SERVE_PORT  ?= 8080
+
+# ./infer (command line) and cgi-bin/predict (the upload handler) share
+# app/analysis.c.
+WEB_CGI_OBJ := $(BUILD)/cgi-bin/predict.o $(BUILD)/cgi-bin/cgi.o \
+               $(BUILD)/cgi-bin/html.o $(BUILD)/cgi-bin/multipart.o
+
+infer: $(BUILD)/app/infer.o $(BUILD)/app/analysis.o $(LIBCNN)
+	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
+
+cgi-bin/predict: $(WEB_CGI_OBJ) $(BUILD)/app/analysis.o $(LIBCNN)
+	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
+
+# Unit tests of CGI parts link the object they test (objects first, then
+# the library).
+WEB_TESTS := $(BUILD)/test/test_multipart $(BUILD)/test/test_cgi
+$(BUILD)/test/test_multipart: $(BUILD)/cgi-bin/multipart.o
+$(BUILD)/test/test_cgi: $(BUILD)/cgi-bin/cgi.o
+$(WEB_TESTS): $(BUILD)/test/%: $(BUILD)/test/%.o $(TEST_UTIL_OBJ) $(LIBCNN)
+	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(shell pkg-config --libs check) $(LDLIBS)
+
+.PHONY: serve loadtest screenshot
+serve: infer cgi-bin/predict
+	serve/run.sh run --port $(SERVE_PORT) --model $(SERVE_MODEL)
+
+loadtest: infer cgi-bin/predict
+	MODEL=$(SERVE_MODEL) bash bench/loadtest.sh
+
+screenshot: infer cgi-bin/predict
+	bash test/screenshot.sh $(SERVE_MODEL) docs/screenshot.png
