@@ -3,6 +3,9 @@
 #   make test        build and run all tests (SANITIZE=1: with ASan + UBSan)
 #   make bench       performance figures (see README)
 #   make clean
+#   make run         set up (Debian packages, build, pretrained weights) and
+#                    serve the app on http://127.0.0.1:8080/
+#   make setup       the set-up part alone
 # CFLAGS, LDFLAGS and CC can be overridden on the command line.
 
 CC      ?= cc
@@ -74,6 +77,15 @@ test: $(TEST_BIN) $(PROGRAMS)
 	@echo "all tests passed"
 
 bench: $(BENCH_TARGETS)
+
+# apt-get needs root: install-deps.sh uses sudo when not run as root.
+.PHONY: setup run
+setup:
+	bash scripts/install-deps.sh
+	$(MAKE) all weights
+
+run: setup
+	$(MAKE) serve
 
 # Each target runs FUZZ_SECONDS from its committed seed corpus fuzz/corpus/<name>/
 # (new inputs go to a scratch copy, so the committed corpus stays small).

@@ -138,7 +138,11 @@ static cnn_status list_dir(const char *dir, int want_dirs, name_list *out,
         if (!want_dirs && !has_image_extension(e->d_name))
             continue;
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (len < 0 || (size_t)len >= sizeof path) {
+            closedir(d);
+            return cnn_fail(err, CNN_ERR_ARG, "%s/%s: path too long", dir, e->d_name);
+        }
         if (stat(path, &st) != 0)
             continue;
         if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))

@@ -4,7 +4,18 @@
 #   make loadtest    4 connections for 60 s against nginx + fcgiwrap (wrk)
 #   make screenshot  docs/screenshot.png of a result page (headless Chromium)
 #   make fuzz        includes the multipart parser target fuzz/multipart.c
+# Both are linked in $(BUILD)/bin (the tests run those, so that
+# `make test SANITIZE=1` tests the sanitized programs); the optimized build
+# also copies them to ./infer and cgi-bin/predict, where people and the web
+# server configurations find them.
+PROGRAMS += $(BUILD)/bin/infer $(BUILD)/bin/predict
+ifneq ($(SANITIZE),1)
 PROGRAMS += infer cgi-bin/predict
+infer: $(BUILD)/bin/infer
+	cp $< $@
+cgi-bin/predict: $(BUILD)/bin/predict
+	cp $< $@
+endif
 TEST_SCRIPTS += test/infer_test.sh test/web_test.sh
 FUZZ_TARGETS += multipart
 
@@ -16,10 +27,12 @@ SERVE_PORT  ?= 8080
 WEB_CGI_OBJ := $(BUILD)/cgi-bin/predict.o $(BUILD)/cgi-bin/cgi.o \
                $(BUILD)/cgi-bin/html.o $(BUILD)/cgi-bin/multipart.o
 
-infer: $(BUILD)/app/infer.o $(BUILD)/app/analysis.o $(LIBCNN)
+$(BUILD)/bin/infer: $(BUILD)/app/infer.o $(BUILD)/app/analysis.o $(LIBCNN)
+	@mkdir -p $(dir $@)
 	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
 
-cgi-bin/predict: $(WEB_CGI_OBJ) $(BUILD)/app/analysis.o $(LIBCNN)
+$(BUILD)/bin/predict: $(WEB_CGI_OBJ) $(BUILD)/app/analysis.o $(LIBCNN)
+	@mkdir -p $(dir $@)
 	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
 
 # Unit tests of CGI parts link the object they test (objects first, then

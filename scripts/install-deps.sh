@@ -8,6 +8,10 @@ missing=()
 for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# `make weights` runs npm. Machines that already have Node.js from elsewhere
+# (NodeSource ships npm inside its nodejs package) keep it: Debian's npm
+# would conflict with it.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all ${#wanted[@]} packages present"
     exit 0

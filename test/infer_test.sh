@@ -27,21 +27,21 @@ status() { cat "$tmp/$1.rc"; }
 
 MODEL="$tmp/model.safetensors"
 "$BUILD/tools/make_model" --arch inception_v3 --input-size 75 --out "$MODEL" >/dev/null
-INFER="./infer --model $MODEL --threads 1"
+INFER="$BUILD/bin/infer --model $MODEL --threads 1"
 
 # ---------------------------------------------------------------- usage
-run noargs ./infer
+run noargs "$BUILD/bin/infer"
 expect_eq "no image: exit 2" "$(status noargs)" 2
 expect_grep "no image: usage" '^usage: infer' "$tmp/noargs.err"
-run badflag ./infer --frobnicate "$PNG"
+run badflag "$BUILD/bin/infer" --frobnicate "$PNG"
 expect_eq "unknown flag: exit 2" "$(status badflag)" 2
 expect_grep "unknown flag: usage" '^usage: infer' "$tmp/badflag.err"
-run badthreads ./infer --threads zero "$PNG"
+run badthreads "$BUILD/bin/infer" --threads zero "$PNG"
 expect_eq "bad --threads: exit 2" "$(status badthreads)" 2
-run help ./infer --help
+run help "$BUILD/bin/infer" --help
 expect_eq "--help: exit 0" "$(status help)" 0
 expect_grep "--help: usage on stdout" '^usage: infer' "$tmp/help.out"
-run nomodel ./infer --model "$tmp/none.safetensors" "$PNG"
+run nomodel "$BUILD/bin/infer" --model "$tmp/none.safetensors" "$PNG"
 expect_eq "missing model: exit 1" "$(status nomodel)" 1
 expect_grep "missing model: says so" 'cannot load the model' "$tmp/nomodel.err"
 

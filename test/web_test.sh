@@ -50,11 +50,14 @@ expect_no_grep() { # what extended-regex file
 # A random model, 75x75 input (the smallest InceptionV3 takes).
 MODEL="$tmp/model.safetensors"
 "$BUILD/tools/make_model" --arch inception_v3 --input-size 75 --out "$MODEL" >/dev/null
+# The programs of this build (make test SANITIZE=1: the sanitized ones).
+INFER="$BUILD/bin/infer"
+PREDICT="$BUILD/bin/predict"
 
 # A free loopback port (not 8080, which `make serve` uses).
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 serve/run.sh start --port "$PORT" --dir "$tmp/serve" --model "$MODEL" \
-    --threads 1 --workers 2 >/dev/null
+    --threads 1 --workers 2 --cgi "$PREDICT" >/dev/null
 URL="http://127.0.0.1:$PORT"
 CGI="$URL/cgi-bin/predict"
 
@@ -83,7 +86,7 @@ post script 200 "$URL/app.js"
 # ---------------------------------------------------------------- real X-rays
 for kind in png jpeg; do
     if [ $kind = png ]; then file=$PNG; else file=$JPEG; fi
-    ./infer --model "$MODEL" --threads 1 --json "$file" > "$tmp/infer_$kind.json"
+    "$INFER" --model "$MODEL" --threads 1 --json "$file" > "$tmp/infer_$kind.json"
     want_verdict=$(json_field "$tmp/infer_$kind.json" verdict)
     want_prob=$(json_field "$tmp/infer_$kind.json" probability)
 
@@ -208,7 +211,7 @@ expect_no_grep "no bad gateway" ' 502 ' "$tmp/serve/access.log"
 cgi() { # name want-status env... < stdin
     local name=$1 want=$2 rc=0
     shift 2
-    env -i PNEUMONIA_MODEL="$MODEL" CNN_THREADS=1 "$@" cgi-bin/predict > "$tmp/$name.cgi" 2> "$tmp/$name.cgierr" || rc=$?
+    env -i PNEUMONIA_MODEL="$MODEL" CNN_THREADS=1 "$@" "$PREDICT" > "$tmp/$name.cgi" 2> "$tmp/$name.cgierr" || rc=$?
     expect_eq "cgi $name: exit status" "$rc" 0
     expect_eq "cgi $name: status" "$(head -n 1 "$tmp/$name.cgi" | tr -d '\r')" "Status: $want"
 }
@@ -227,7 +230,7 @@ cgi "missing model" "500 Internal Server Error" REQUEST_METHOD=POST CONTENT_LENG
 # Only CONTENT_LENGTH bytes are read: the rest stays in the input.
 { cat "$tmp/good.mp"; printf 'EXTRA'; } > "$tmp/extra.mp"
 rest=$( { env -i PNEUMONIA_MODEL="$MODEL" REQUEST_METHOD=POST CONTENT_LENGTH="$size" "$MP" \
-    QUERY_STRING=format=json cgi-bin/predict >/dev/null; cat; } < "$tmp/extra.mp")
+    QUERY_STRING=format=json "$PREDICT" >/dev/null; cat; } < "$tmp/extra.mp")
 expect_eq "cgi reads no more than CONTENT_LENGTH" "$rest" EXTRA
 
 echo "web_test: $passed passed, $failed failed"
