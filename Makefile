@@ -52,6 +52,8 @@ FUZZ_TARGETS  :=
 FUZZ_SECONDS  ?= 60
 
 .PHONY: all test bench clean
+# Keep the objects of pattern-built programs (tests, benches) between runs.
+.SECONDARY:
 all: $(LIBCNN) programs
 
 $(BUILD)/%.o: %.c

@@ -4,6 +4,9 @@
 # stopping) and writes the head-to-head table to RUNS/compare.md.
 #   compare.sh TRAINER DATA RUNS "COMMON_ARGS" "INCEPTION_ARGS" "VGG16_ARGS"
 # The test split (DATA/test) is used once per model, after training.
+# Runs of hours: a model whose run finished (train_summary.csv) is not
+# trained again, an interrupted one continues from its checkpoint, and a
+# model already evaluated on the test split is not evaluated again.
 set -euo pipefail
 
 trainer=${1:?usage: compare.sh TRAINER DATA RUNS COMMON_ARGS INCEPTION_ARGS VGG16_ARGS}
@@ -18,9 +21,15 @@ for model in inception_v3 vgg16; do
     out="$runs/compare_$model"
     extra=$args_inception
     [ "$model" = vgg16 ] && extra=$args_vgg
-    # shellcheck disable=SC2086  # the argument strings are word lists
-    "$trainer" train --model "$model" --data "$data" --out "$out" $common $extra
-    "$trainer" evaluate --model-file "$out/model.safetensors" --split "$data/test"
+    resume=
+    [ -f "$out/checkpoint.safetensors" ] && resume=--resume
+    if [ ! -f "$out/train_summary.csv" ]; then
+        # shellcheck disable=SC2086  # the argument strings are word lists
+        "$trainer" train --model "$model" --data "$data" --out "$out" $common $extra $resume
+    fi
+    if [ ! -f "$out/eval_test.csv" ]; then
+        "$trainer" evaluate --model-file "$out/model.safetensors" --split "$data/test"
+    fi
     "$here/plot.sh" "$out" val test || true
 done
 
