@@ -11,8 +11,9 @@
 
 #include "network_internal.h"
 
-static const float *param_data(const cnn_net *net, const net_layer *l,
-                               const char *suffix)
+/* The parameter of layer l whose name ends in "/suffix". */
+static const cnn_param *find_param(const cnn_net *net, const net_layer *l,
+                                   const char *suffix)
 {
     size_t n = strlen(suffix);
     for (int k = 0; k < l->nparams; k++) {
@@ -20,23 +21,23 @@ static const float *param_data(const cnn_net *net, const net_layer *l,
         size_t len = strlen(p->name);
         if (len > n && strcmp(p->name + len - n, suffix) == 0 &&
             p->name[len - n - 1] == '/')
-            return p->data;
+            return p;
     }
     return NULL;
+}
+
+static const float *param_data(const cnn_net *net, const net_layer *l,
+                               const char *suffix)
+{
+    const cnn_param *p = find_param(net, l, suffix);
+    return p ? p->data : NULL;
 }
 
 static float *param_grad(const cnn_net *net, const net_layer *l,
                          const char *suffix)
 {
-    size_t n = strlen(suffix);
-    for (int k = 0; k < l->nparams; k++) {
-        const cnn_param *p = &net->params[l->first_param + k];
-        size_t len = strlen(p->name);
-        if (len > n && strcmp(p->name + len - n, suffix) == 0 &&
-            p->name[len - n - 1] == '/')
-            return p->grad;
-    }
-    return NULL;
+    const cnn_param *p = find_param(net, l, suffix);
+    return p ? p->grad : NULL;
 }
 
 static const float *input_of(const cnn_net *net, const net_layer *l, int k)

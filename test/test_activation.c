@@ -11,6 +11,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/activation.bin"
 
@@ -134,9 +135,5 @@ int main(void)
     tcase_add_test(tc, softmax_with_huge_logits_stays_finite);
     tcase_add_test(tc, large_arrays_match_scalar_formulas);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

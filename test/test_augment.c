@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "augment.h"
+#include "util/suite.h"
 
 static cnn_image random_image(int w, int h, int c, uint64_t seed)
 {
@@ -241,9 +242,5 @@ int main(void)
     tcase_add_test(tc, seeding);
     tcase_add_test(tc, preview_grid);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/batchnorm.bin"
 
@@ -254,9 +255,5 @@ int main(void)
                         sizeof INFER_CASES / sizeof *INFER_CASES);
     tcase_add_test(tc, results_do_not_depend_on_thread_count);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

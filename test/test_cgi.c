@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../cgi-bin/cgi.h"
+#include "util/suite.h"
 
 START_TEST(content_length)
 {
@@ -74,9 +75,5 @@ int main(void)
     tcase_add_test(tc, format_choice);
     tcase_add_test(tc, reads_only_content_length);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_ENV);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../trainer/checkpoint.h"
+#include "util/suite.h"
 
 static char dir[64];
 static char path[128];
@@ -185,9 +186,5 @@ int main(void)
     tcase_add_test(tc, mismatched_tensors_are_refused);
     tcase_add_test(tc, damaged_file_is_refused_and_save_replaces_atomically);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

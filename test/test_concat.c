@@ -8,6 +8,7 @@
 
 #include "cnn.h"
 #include "util/golden.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/concat.bin"
 #define MAX_PARTS 4
@@ -80,9 +81,5 @@ int main(void)
     tcase_add_loop_test(tc, concat_matches_torch_cat_and_routes_gradients, 0,
                         sizeof CASES / sizeof *CASES);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/conv.bin"
 
@@ -374,9 +375,5 @@ int main(void)
     tcase_add_test(tc, shape_init_rejects_impossible_shapes);
     tcase_add_test(tc, pointwise_needs_no_workspace);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "util/suite.h"
 
 static void expect_patient(const char *path, const char *want)
 {
@@ -201,9 +202,5 @@ int main(void)
     tcase_add_test(tc, scan_folder_tree);
     tcase_add_test(tc, split_by_patient_and_class);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

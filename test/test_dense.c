@@ -8,6 +8,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/dense.bin"
 
@@ -144,9 +145,5 @@ int main(void)
     tcase_add_loop_test(tc, backward_matches_pytorch, 0, NCASES);
     tcase_add_loop_test(tc, backward_matches_finite_differences, 0, NCASES);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite);
 }

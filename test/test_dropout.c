@@ -9,6 +9,7 @@
 
 #include "cnn.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 START_TEST(rate_zero_is_the_identity)
 {
@@ -117,9 +118,5 @@ int main(void)
     tcase_add_test(tc, same_seed_gives_the_same_mask);
     tcase_add_test(tc, backward_uses_the_mask);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../trainer/early_stopping.h"
+#include "util/suite.h"
 
 /* Runs a scripted curve; the "weights" at epoch e are all e. Returns the
  * epoch at which training stopped (curve length if it never did). */
@@ -108,9 +109,5 @@ int main(void)
     tcase_add_test(tc, improvement_resets_patience);
     tcase_add_test(tc, nan_never_improves_and_bad_options_are_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

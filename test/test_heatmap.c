@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "heatmap.h"
+#include "util/suite.h"
 
 static void expect_rgb(const uint8_t *got, int r, int g, int b)
 {
@@ -80,9 +81,5 @@ int main(void)
     tcase_add_test(tc, blend_samples_bilinearly);
     tcase_add_test(tc, rgb_image_to_bytes);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_ENV);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

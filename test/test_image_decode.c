@@ -7,6 +7,7 @@
 
 #include "image.h"
 #include "util/golden.h"
+#include "util/suite.h"
 
 #define FIXTURES "test/fixtures/images/"
 #define GOLDEN "test/golden/image_fixtures.bin"
@@ -302,9 +303,5 @@ int main(void)
     tcase_add_test(tc, memory_equals_file);
     tcase_add_test(tc, png_encode_round_trip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "loader.h"
+#include "util/suite.h"
 
 #define FIXTURES "test/fixtures/images/"
 #define SIZE 32
@@ -219,9 +220,5 @@ int main(void)
     tcase_add_test(tc, deterministic_across_threads);
     tcase_add_test(tc, bad_file_fails_its_batch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/loss.bin"
 
@@ -141,9 +142,5 @@ int main(void)
     tcase_add_test(tc, extreme_logits_are_finite_and_exact);
     tcase_add_test(tc, softmax_cross_entropy_matches_pytorch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

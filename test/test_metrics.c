@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../trainer/metrics.h"
+#include "util/suite.h"
 
 START_TEST(auc_with_ties_hand_computed)
 {
@@ -163,9 +164,5 @@ int main(void)
     tcase_add_test(tc, threshold_rule_hand_computed);
     tcase_add_test(tc, threshold_rule_with_tied_scores);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -19,6 +19,8 @@
 #include "tfjs.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
+#include "util/tmpdir.h"
 
 #define GOLDEN "test/golden/models.bin"
 #define INCEPTION_SIZE 107
@@ -386,30 +388,6 @@ END_TEST
 
 /* ------------------------------------------------- model files */
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_models_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
 /* A small InceptionV3 model (head on mixed0) with deterministic weights. */
 static cnn_model *small_model(int hidden)
 {
@@ -444,7 +422,7 @@ static void assert_same_params(cnn_model *a, cnn_model *b)
 
 START_TEST(test_save_load_round_trip)
 {
-    make_tmpdir();
+    make_tmpdir("test_models");
     cnn_error err;
     cnn_model *m = small_model(4);
     ck_assert_msg(cnn_model_save(m, tmp_path("m.safetensors"), NULL, &err) == CNN_OK,
@@ -490,7 +468,7 @@ END_TEST
 /* A head overlay on a base file: own tensors override the base's. */
 START_TEST(test_overlay)
 {
-    make_tmpdir();
+    make_tmpdir("test_models");
     cnn_error err;
     cnn_model *m = small_model(4);
     ck_assert_int_eq(cnn_model_save(m, tmp_path("base.safetensors"), NULL, &err), CNN_OK);
@@ -578,7 +556,7 @@ static void write_variant(cnn_model *m, const char *path, const char *skip,
 
 START_TEST(test_load_errors)
 {
-    make_tmpdir();
+    make_tmpdir("test_models");
     cnn_error err;
     cnn_model *m = small_model(4), *l;
     const char *path = tmp_path("v.safetensors");
@@ -718,9 +696,5 @@ Suite *models_suite(void)
 int main(void)
 {
     cnn_set_threads(1); /* the CPU is shared with other suites */
-    SRunner *sr = srunner_create(models_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(models_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../cgi-bin/multipart.h"
+#include "util/suite.h"
 
 static multipart_status parse(const char *body, size_t len, const char *b,
                               multipart_form *form)
@@ -244,9 +245,5 @@ int main(void)
     tcase_add_test(tc, malformed_bodies);
     tcase_add_test(tc, limits);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_ENV);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

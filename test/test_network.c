@@ -13,6 +13,7 @@
 #include "cnn.h"
 #include "network.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define N 2
 #define SIZE 9
@@ -267,9 +268,5 @@ Suite *network_suite(void)
 int main(void)
 {
     cnn_set_threads(1);
-    SRunner *sr = srunner_create(network_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(network_suite());
 }

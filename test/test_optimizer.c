@@ -8,6 +8,7 @@
 
 #include "cnn.h"
 #include "util/golden.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/optimizer.bin"
 
@@ -92,9 +93,5 @@ int main(void)
                         sizeof CONFIGS / sizeof *CONFIGS);
     tcase_add_test(tc, large_updates_follow_the_formulas);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

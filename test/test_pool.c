@@ -12,6 +12,7 @@
 #include "cnn.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/suite.h"
 
 #define GOLDEN "test/golden/pool.bin"
 
@@ -199,9 +200,5 @@ int main(void)
     tcase_add_test(tc, bad_windows_are_reported);
     tcase_add_test(tc, results_do_not_depend_on_thread_count);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "util/suite.h"
 
 #define FIXTURES "test/fixtures/images/"
 
@@ -218,9 +219,5 @@ int main(void)
     tcase_add_test(tc, collapse_grey_rgb);
     tcase_add_test(tc, preproc_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

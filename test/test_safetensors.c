@@ -15,41 +15,12 @@
 #include "cnn.h"
 #include "safetensors.h"
 #include "util/golden.h"
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/test_safetensors.XXXXXX");
-    ck_assert(mkdtemp(tmpdir) != NULL);
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
+#include "util/suite.h"
+#include "util/tmpdir.h"
 
 static int count_files(void)
 {
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tmpdir_name());
     ck_assert(d != NULL);
     int n = 0;
     struct dirent *e;
@@ -113,7 +84,7 @@ static uint64_t read_u64_le(const unsigned char *b)
 
 START_TEST(round_trip_is_bit_exact)
 {
-    make_tmpdir();
+    make_tmpdir("test_safetensors");
     /* F16 first with an odd element count, so a naive writer would leave the
      * F32 tensors after it unaligned. Odd float bit patterns included. */
     float a[2 * 3 * 5];
@@ -285,7 +256,7 @@ static void expect_rejected(const char *path, cnn_status code,
 
 START_TEST(rejects_malformed_files)
 {
-    make_tmpdir();
+    make_tmpdir("test_safetensors");
     const char *good = "{" T("x", "[2,2]", 0, 16) "}";
     cnn_error err;
     cnn_st_file *f;
@@ -384,9 +355,5 @@ int main(void)
     tcase_add_test(tc, reads_a_file_written_elsewhere);
     tcase_add_test(tc, rejects_malformed_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -17,6 +17,8 @@
 #include "safetensors.h"
 #include "tfjs.h"
 #include "util/golden.h"
+#include "util/suite.h"
+#include "util/tmpdir.h"
 
 static const char *const FIXTURE_NAMES[] = {
     "conv2d_1/kernel", "conv2d_1/bias",
@@ -25,37 +27,6 @@ static const char *const FIXTURE_NAMES[] = {
     "conv2d_2/kernel", "dense_1/kernel", "dense_1/bias",
 };
 #define FIXTURE_COUNT 9
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/test_tfjs.XXXXXX");
-    ck_assert(mkdtemp(tmpdir) != NULL);
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
 
 /* Checks every fixture tensor against numpy's values, bit for bit. */
 static void check_fixture(const char *kind)
@@ -104,7 +75,7 @@ END_TEST
 /* import -> safetensors -> load gives the very same bits */
 START_TEST(import_save_load_is_bit_exact)
 {
-    make_tmpdir();
+    make_tmpdir("test_tfjs");
     static const char *kinds[3] = {"float32", "float16", "uint8"};
     for (int k = 0; k < 3; k++) {
         char path[256];
@@ -226,7 +197,7 @@ static void expect_rejected(const char *json, cnn_status code, const char *words
 
 START_TEST(rejects_broken_models)
 {
-    make_tmpdir();
+    make_tmpdir("test_tfjs");
     write_zeros("s16", 16);
     write_zeros("s8", 8);
     /* a good one first, to make sure the cases below differ only in the flaw */
@@ -287,9 +258,5 @@ int main(void)
     tcase_add_test(tc, imports_keras_imagenet_stem);
     tcase_add_test(tc, rejects_broken_models);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

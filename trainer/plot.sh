@@ -16,14 +16,14 @@ if [ -s "$run/log.csv" ] && [ "$(wc -l < "$run/log.csv")" -gt 1 ]; then
     # the restored (best) epoch, when the run has finished
     best=$(awk -F, '$1 == "best_epoch" { print $2 }' "$run/train_summary.csv" 2>/dev/null || true)
     gnuplot <<GP
-set terminal pngcairo size 1200,450 font "sans,10"
+set terminal pngcairo size 1200,450 font "sans,10" noenhanced
 set output "$run/training_curves.png"
 set datafile separator ","
 set key autotitle columnhead
 set multiplot layout 1,2 title "Training curves ($run)"
 set xlabel "epoch"
 set grid
-if ("$best" ne "" && "$best" ne "0") set arrow from $best, graph 0 to $best, graph 1 nohead dashtype 2 lc rgb "gray"; set label "best" at $best, graph 0.97 offset 0.5, 0
+if ("$best" ne "" && "$best" ne "0") set arrow from $best, graph 0 to $best, graph 1 nohead dashtype 2 lc rgb "gray"; set label "best epoch" at $best, graph 0.55 offset 0.5, 0
 set title "loss (binary cross-entropy, class-weighted)"
 plot "$run/log.csv" using "epoch":"train_loss" with linespoints title "train", \
      "" using "epoch":"val_loss" with linespoints title "validation"
@@ -43,7 +43,7 @@ for split in "$@"; do
         auc=$(sed -n 's/^auc,//p' "$run/eval_$split.csv" 2>/dev/null || true)
         [ -n "$auc" ] && auc=$(printf '%.4f' "$auc")
         gnuplot <<GP
-set terminal pngcairo size 600,600 font "sans,10"
+set terminal pngcairo size 600,600 font "sans,10" noenhanced
 set output "$run/roc_$split.png"
 set datafile separator ","
 set title "ROC curve, $split split${auc:+ (AUC $auc)}"
@@ -61,7 +61,7 @@ GP
     fi
     if [ -s "$run/confusion_$split.dat" ]; then
         gnuplot <<GP
-set terminal pngcairo size 560,500 font "sans,11"
+set terminal pngcairo size 560,500 font "sans,11" noenhanced
 set output "$run/confusion_$split.png"
 set title "Confusion matrix, $split split (at the stored threshold)"
 set xlabel "predicted"
