@@ -122,11 +122,13 @@ static int classify(cnn_model *m, const char *path, int json,
         cnn_model_config *cfg = cnn_model_config_of(m);
         if (json) {
             cJSON *o = analysis_json(&a, cfg, path);
-            if (o && heat_out)
-                cJSON_AddStringToObject(o, "heatmap", heat_out);
-            if (o)
-                cJSON_AddNumberToObject(o, "forward_ms", ms);
-            print_json(o);
+            if (!o || (heat_out && !cJSON_AddStringToObject(o, "heatmap", heat_out)) ||
+                !cJSON_AddNumberToObject(o, "forward_ms", ms)) {
+                st = cnn_fail(&err, CNN_ERR_NOMEM, "out of memory");
+                report_error(path, "out of memory", json);
+            } else {
+                print_json(o);
+            }
             cJSON_Delete(o);
         } else {
             printf("%s: %s (pneumonia probability %.4f, threshold %.4f)", path,
@@ -208,6 +210,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "infer: cannot load the model: %s\n", err.message);
         return 1;
     }
+    /* with the results, so that it goes wherever they go (JSON carries it
+     * in every object) */
+    if (!json)
+        printf("Note: %s\n", ANALYSIS_NOTICE);
     int count = argc - optind, failed = 0;
     for (int i = 0; i < count; i++) {
         char path[4096];
@@ -217,7 +223,5 @@ int main(int argc, char **argv)
                            repeat);
     }
     cnn_model_free(m);
-    if (!json)
-        fprintf(stderr, "Note: %s\n", ANALYSIS_NOTICE);
     return failed ? 1 : 0;
 }

@@ -106,10 +106,11 @@ void html_result_page(FILE *out, const html_result *r)
             a->positive ? "positive" : "negative");
     html_escape(out, a->verdict);
     fprintf(out, "</p>\n<p>Pneumonia probability <strong id=\"probability\">"
-                 "%.1f%%</strong> (the model answers %s from %.1f%%)</p>\n"
+                 "%.1f%%</strong> (the model answers ", a->probability * 100.0);
+    html_escape(out, r->model->class_names[1]); /* from the model file */
+    fprintf(out, " from %.1f%%)</p>\n"
                  "<meter min=\"0\" max=\"1\" value=\"%.4f\" low=\"%.4f\" "
                  "optimum=\"0\">%.1f%%</meter>\n</section>\n",
-            a->probability * 100.0, r->model->class_names[1],
             a->threshold * 100.0, a->probability, a->threshold,
             a->probability * 100.0);
     fputs("<p class=\"notice\"><strong>" ANALYSIS_NOTICE "</strong></p>\n", out);

@@ -28,18 +28,6 @@ static multipart_status fail(char *message, size_t size, multipart_status s,
     return s;
 }
 
-const char *multipart_status_name(multipart_status s)
-{
-    switch (s) {
-    case MULTIPART_OK: return "ok";
-    case MULTIPART_ERR_BOUNDARY: return "bad boundary";
-    case MULTIPART_ERR_SYNTAX: return "malformed body";
-    case MULTIPART_ERR_TRUNCATED: return "truncated body";
-    case MULTIPART_ERR_LIMIT: return "over a limit";
-    }
-    return "unknown";
-}
-
 /* ---------------------------------------------------------------- header values */
 
 static int is_space(char c) { return c == ' ' || c == '\t'; }

@@ -58,6 +58,4 @@ multipart_status multipart_parse(const uint8_t *body, size_t len,
 const multipart_part *multipart_find(const multipart_form *form,
                                      const char *name);
 
-const char *multipart_status_name(multipart_status s);
-
 #endif

@@ -8,12 +8,12 @@
  *                                  pointing to the form
  *   no CONTENT_LENGTH              411
  *   CONTENT_LENGTH over 20 MiB     413, decided before reading anything
- *                                  (the body is then read and dropped,
- *                                  never kept)
+ *                                  (a body up to 256 MiB is then read and
+ *                                  dropped, never kept)
  *   bad CONTENT_LENGTH, missing or bad boundary, a body shorter than
  *   CONTENT_LENGTH, malformed multipart, no file, an empty file     400
  *   a file that is not a PNG or JPEG we can decode                  415
- *   an image over 60 megapixels    413
+ *   an image over 40 megapixels    413
  *   the model cannot be loaded or run                               500
  *
  * Environment: PNEUMONIA_MODEL (model file; default ../weights/
@@ -41,7 +41,10 @@
  * fcgiwrap fails the whole request (502) when the CGI leaves its input
  * unread. Bigger ones are left unread (nginx's own limit is below this). */
 #define MAX_DRAIN_BYTES ((size_t)256 * 1024 * 1024)
-#define MAX_IMAGE_PIXELS ((size_t)60 * 1000 * 1000)
+/* Detector X-rays reach about 15 megapixels. Decoding costs up to 20 bytes a
+ * pixel (a 16-bit RGBA PNG's rows plus the float image), so this bounds a
+ * request's memory near 800 MB whatever a small compressed file claims. */
+#define MAX_IMAGE_PIXELS ((size_t)40 * 1000 * 1000)
 /* Longest side of the images on the result page. */
 #define SHOWN_SIDE 512
 
@@ -117,16 +120,6 @@ static void model_path(char *buf, size_t size)
     snprintf(buf, size, "%s/../weights/pneumonia.safetensors", dirname(exe));
 }
 
-/* The HTTP status for an image that failed to decode. */
-static int decode_status(cnn_status st)
-{
-    switch (st) {
-    case CNN_ERR_TOO_LARGE: return 413;
-    case CNN_ERR_NOMEM: return 500;
-    default: return 415;
-    }
-}
-
 /* Classifies the uploaded image and sends the result page or JSON. */
 static void answer(const cgi_request *req, const multipart_part *file)
 {
@@ -138,10 +131,14 @@ static void answer(const cgi_request *req, const multipart_part *file)
         char detail[700];
         snprintf(detail, sizeof detail,
                  "Upload a chest X-ray as a PNG or JPEG file (%s).", err.message);
-        fail(req, decode_status(st),
-             st == CNN_ERR_TOO_LARGE ? "The image is too large"
-                                     : "The file is not an image we can read",
-             detail);
+        if (st == CNN_ERR_NOMEM)
+            fail(req, 500, "Out of memory",
+                 "This is a problem on the server, not with your file. Please "
+                 "try again later.");
+        else if (st == CNN_ERR_TOO_LARGE)
+            fail(req, 413, "The image is too large", detail);
+        else
+            fail(req, 415, "The file is not an image we can read", detail);
         return;
     }
     char path[PATH_MAX + 64];
@@ -171,6 +168,7 @@ static void answer(const cgi_request *req, const multipart_part *file)
         char *buf = NULL;
         size_t len = 0;
         FILE *out = open_memstream(&buf, &len);
+        int written = out != NULL;
         if (out) {
             if (json) {
                 cJSON *o = analysis_json(&a, cnn_model_config_of(m),
@@ -178,6 +176,7 @@ static void answer(const cgi_request *req, const multipart_part *file)
                 char *text = o ? cJSON_PrintUnformatted(o) : NULL;
                 if (text)
                     fprintf(out, "%s\n", text);
+                written = text != NULL;
                 free(text);
                 cJSON_Delete(o);
             } else {
@@ -193,11 +192,12 @@ static void answer(const cgi_request *req, const multipart_part *file)
                 html_result_page(out, &r);
             }
             fclose(out);
-            send_stream(req, 200, buf, len);
-            free(buf);
-        } else {
-            fail(req, 500, "Out of memory", "Please try again later.");
         }
+        if (written)
+            send_stream(req, 200, buf, len);
+        else
+            fail(req, 500, "Out of memory", "Please try again later.");
+        free(buf);
     }
     free(xray);
     free(heat);

@@ -7,7 +7,8 @@
  *             dx            = col2im(dcol)
  * The work is cut into pieces whose column matrix lives in the caller's
  * workspace (cnn_conv_workspace_floats):
- *   - small images (8x8): groups of whole images side by side, col [K, g*P],
+ *   - small images (under GROUP_BELOW pixels, e.g. 8x8 or 12x12): groups of
+ *     whole images side by side, col [K, g*P],
  *     so that sgemm still gets wide matrices; the products go through a
  *     staging matrix [out_c, g*P] in the workspace;
  *   - larger images: a 1x1 stride-1 convolution's col is the image itself,

@@ -246,8 +246,13 @@ static cnn_status read_config(const cnn_st_file *f, const char *path,
         st = copy_string("provenance", v, cfg->provenance, sizeof cfg->provenance, err);
     if (st == CNN_OK && (v = cnn_st_metadata(f, "base")))
         st = copy_string("base", v, cfg->base, sizeof cfg->base, err);
+    if (st != CNN_OK && err) {
+        char inner[512]; /* err->message cannot be both source and target */
+        snprintf(inner, sizeof inner, "%s", err->message);
+        return cnn_fail(err, st, "%s: %s", path, inner);
+    }
     if (st != CNN_OK)
-        return cnn_fail(err, st, "%s: %s", path, err ? err->message : "");
+        return st;
     if (!(cfg->head_dropout >= 0 && cfg->head_dropout < 1) ||
         !(cfg->threshold >= 0 && cfg->threshold <= 1))
         return cnn_fail(err, CNN_ERR_FORMAT, "%s: head_dropout must be in [0, 1) "

@@ -81,8 +81,9 @@ int cnn_model_output_count(const cnn_model *m);
 cnn_status cnn_model_forward(cnn_model *m, const float *images, int n,
                              float *out, cnn_error *err);
 /* Grad-CAM of the positive logit on one preprocessed image, at the last
- * convolutional block the head reads (InceptionV3: the attach layer, e.g.
- * mixed10; VGG16: the convolution before the attach pool, block5_conv3):
+ * convolutional block the head reads (InceptionV3: the attach layer, mixed7
+ * in the shipped model; VGG16: the convolution before the attach pool,
+ * block5_conv3):
  * heat [*h * *w] in [0, 1], malloc'd (caller frees). Also returns the
  * probability. Replans the network (backbone frozen while it runs). */
 cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,

@@ -142,10 +142,8 @@ cnn_status cnn_net_keep(cnn_net *net, const char *layer, int what,
  * CNN_ERR_SHAPE if the input is too small for the architecture. */
 cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
                         int training, cnn_error *err);
-/* Bytes of the planned arena (activations, their gradients, workspace) and
- * of the gradient block. */
+/* Bytes of the planned arena (activations, their gradients, workspace). */
 size_t cnn_net_arena_bytes(const cnn_net *net);
-size_t cnn_net_grad_bytes(const cnn_net *net);
 
 /* ---------------------------------------------------------------- running */
 

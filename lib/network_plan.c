@@ -452,8 +452,3 @@ size_t cnn_net_arena_bytes(const cnn_net *net)
 {
     return net->plan_floats * sizeof(float);
 }
-
-size_t cnn_net_grad_bytes(const cnn_net *net)
-{
-    return net->grad_floats * sizeof(float);
-}

@@ -48,17 +48,17 @@ expect_grep "missing model: says so" 'cannot load the model' "$tmp/nomodel.err"
 # ---------------------------------------------------------------- text
 run text $INFER "$PNG" "$JPEG"
 expect_eq "text: exit 0" "$(status text)" 0
-expect_eq "text: one line per image" "$(wc -l < "$tmp/text.out")" 2
+expect_eq "text: the notice, then one line per image" "$(wc -l < "$tmp/text.out")" 3
 expect_grep "text: verdict, probability, threshold" \
     "^$PNG: (NORMAL|PNEUMONIA) \\(pneumonia probability [01]\\.[0-9]{4}, threshold [01]\\.[0-9]{4}\\)$" "$tmp/text.out"
-expect_grep "text: notice once on stderr" '^Note: This is not a diagnosis' "$tmp/text.err"
-expect_eq "text: notice only once" "$(grep -c 'not a diagnosis' "$tmp/text.err")" 1
+expect_eq "text: notice first, on stdout" "$(head -n 1 "$tmp/text.out" | cut -c 1-30)" "Note: This is not a diagnosis."
+expect_eq "text: notice only once" "$(grep -c 'not a diagnosis' "$tmp/text.out")" 1
 
 # ---------------------------------------------------------------- errors per file
 printf 'not an image\n' > "$tmp/note.txt"
 run mixed $INFER "$tmp/missing.png" "$PNG" "$tmp/note.txt" "$JPEG"
 expect_eq "mixed: exit 1" "$(status mixed)" 1
-expect_eq "mixed: good images still classified" "$(wc -l < "$tmp/mixed.out")" 2
+expect_eq "mixed: good images still classified" "$(grep -c 'pneumonia probability' "$tmp/mixed.out")" 2
 expect_grep "mixed: missing file named with reason" "^infer: $tmp/missing.png: .*(No such file|cannot open)" "$tmp/mixed.err"
 expect_grep "mixed: non-image named with reason" "^infer: $tmp/note.txt: .*not a PNG or JPEG" "$tmp/mixed.err"
 
@@ -73,7 +73,7 @@ objs = [json.loads(l) for l in lines]
 png, bad, jpeg = objs
 assert png["file"] == sys.argv[2] and jpeg["file"] == sys.argv[3]
 assert bad["file"] == sys.argv[4] and "not a PNG or JPEG" in bad["error"]
-text = open(sys.argv[5]).read().splitlines()
+text = open(sys.argv[5]).read().splitlines()[1:]  # after the notice
 for o, t in zip((png, jpeg), text):
     assert o["verdict"] in ("NORMAL", "PNEUMONIA")
     assert 0 <= o["probability"] <= 1 and 0 < o["threshold"] < 1

@@ -30,13 +30,16 @@ static cnn_status overlay_start(cnn_net *net, const char *path, const char **aft
     return CNN_OK;
 }
 
-cnn_status export_model(const char *model_file, const char *out, cnn_error *err)
+cnn_status export_model(const char *model_file, const char *out,
+                        const char *version, cnn_error *err)
 {
     cnn_model *m;
     cnn_status s = cnn_model_load(&m, model_file, err);
     if (s)
         return s;
     cnn_model_config *cfg = cnn_model_config_of(m);
+    if (version[0])
+        copy_text(cfg->version, sizeof cfg->version, version);
     const char *after = NULL;
     if (cfg->base[0]) {
         char from[PATH_MAX], to[PATH_MAX], base[PATH_MAX];
@@ -47,8 +50,11 @@ cnn_status export_model(const char *model_file, const char *out, cnn_error *err)
         if (n < 0 || (size_t)n >= sizeof base)
             s = cnn_fail(err, CNN_ERR_ARG, "path too long: %s", cfg->base);
         if (!s) {
-            path_relative(dirname(to), base, cfg->base, sizeof cfg->base);
-            s = overlay_start(cnn_model_net(m), model_file, &after, err);
+            if (path_relative(dirname(to), base, cfg->base, sizeof cfg->base))
+                s = cnn_fail(err, CNN_ERR_ARG, "the backbone's path from %s is "
+                             "too long", out);
+            else
+                s = overlay_start(cnn_model_net(m), model_file, &after, err);
         }
     }
     if (!s)

@@ -6,6 +6,8 @@
 
 #include "cnn.h"
 
-cnn_status export_model(const char *model_file, const char *out, cnn_error *err);
+/* version: the release version to record in OUT ("" keeps IN's). */
+cnn_status export_model(const char *model_file, const char *out,
+                        const char *version, cnn_error *err);
 
 #endif

@@ -182,7 +182,7 @@ static int run_evaluate(int argc, char **argv)
         {"out", OPT_STRING, e.out_dir, sizeof e.out_dir, "output directory (\"\": the model's)"},
         {"name", OPT_STRING, e.name, sizeof e.name, "report name (\"\": the split's base name)"},
         {"batch-size", OPT_INT, &e.batch_size, 0, "images per forward pass"},
-        {"threads", OPT_INT, &e.threads, 0, "compute threads (0: all cores)"},
+        {"threads", OPT_INT, &e.threads, 0, "compute threads (0: $CNN_THREADS or all cores)"},
         {"loader-threads", OPT_INT, &e.loader_threads, 0, "image decoding threads"},
     };
     int n = (int)(sizeof opts / sizeof opts[0]);
@@ -203,7 +203,7 @@ static int run_evaluate(int argc, char **argv)
 
 static void export_usage(const option *opts, int n)
 {
-    printf("usage: trainer export --model-file IN --out OUT\n\n"
+    printf("usage: trainer export --model-file IN --out OUT [--version V]\n\n"
            "Saves the model IN as OUT (e.g. runs/inception_v3/model.safetensors\n"
            "as weights/pneumonia_inception_v3.safetensors). A head overlay stays\n"
            "an overlay: the backbone path it records is rewritten relative to\n"
@@ -213,20 +213,27 @@ static void export_usage(const option *opts, int n)
 
 static int run_export(int argc, char **argv)
 {
-    char in[512] = "", out[512] = "";
+    char in[512] = "", out[512] = "", version[64] = "";
     const option opts[] = {
         {"model-file", OPT_STRING, in, sizeof in, "model to copy"},
         {"out", OPT_STRING, out, sizeof out, "file to write"},
+        {"version", OPT_STRING, version, sizeof version,
+         "release version to record (\"\": keep the model's)"},
     };
-    int r = parse_options(opts, 2, argc, argv, 2, export_usage);
+    int r = parse_options(opts, (int)(sizeof opts / sizeof *opts), argc, argv, 2,
+                          export_usage);
     if (r)
         return r > 0 ? 0 : 2;
     if (!in[0] || !out[0]) {
         fprintf(stderr, "trainer export: --model-file and --out are required\n");
         return 2;
     }
+    if (strlen(version) >= sizeof ((cnn_model_config *)0)->version) {
+        fprintf(stderr, "trainer export: --version is too long\n");
+        return 2;
+    }
     cnn_error err;
-    if (export_model(in, out, &err)) {
+    if (export_model(in, out, version, &err)) {
         fprintf(stderr, "trainer export: %s\n", err.message);
         return 1;
     }

@@ -15,12 +15,12 @@ void copy_text(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-void path_relative(const char *dir, const char *target, char *out, size_t size)
+int path_relative(const char *dir, const char *target, char *out, size_t size)
 {
     char a[PATH_MAX], b[PATH_MAX];
     if (!realpath(dir, a) || !realpath(target, b)) {
         copy_text(out, size, target);
-        return;
+        return strlen(target) < size ? 0 : -1;
     }
     /* the end of the longest common directory prefix */
     size_t la = strlen(a), common = 0;
@@ -32,14 +32,16 @@ void path_relative(const char *dir, const char *target, char *out, size_t size)
                 common = i;
     }
     /* one "../" per directory of a below the common prefix */
-    size_t len = 0;
-    out[0] = '\0';
-    for (const char *p = a + common; *p && len + 4 < size; p++)
-        if (*p == '/') {
-            memcpy(out + len, "../", 4);
-            len += 3;
-        }
-    copy_text(out + len, size - len, b + common + 1);
+    size_t ups = 0;
+    for (const char *p = a + common; *p; p++)
+        ups += *p == '/';
+    const char *rest = b + common + 1;
+    if (3 * ups + strlen(rest) >= size)
+        return -1;
+    for (size_t i = 0; i < ups; i++)
+        memcpy(out + 3 * i, "../", 3);
+    strcpy(out + 3 * ups, rest);
+    return 0;
 }
 
 cnn_status path_mkdirs(const char *dir, cnn_error *err)

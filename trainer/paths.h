@@ -11,8 +11,9 @@ void copy_text(char *dst, size_t size, const char *src);
 /* The path of `target` relative to directory `dir` (both must exist; they
  * are resolved with realpath first), e.g. dir runs/inception_v3 and target
  * weights/backbone.safetensors give ../../weights/backbone.safetensors.
- * Falls back to target unchanged when either cannot be resolved. */
-void path_relative(const char *dir, const char *target, char *out, size_t size);
+ * Falls back to target unchanged when either cannot be resolved. Returns 0,
+ * or -1 when the result does not fit in size bytes. */
+int path_relative(const char *dir, const char *target, char *out, size_t size);
 /* mkdir -p */
 cnn_status path_mkdirs(const char *dir, cnn_error *err);
 int path_exists(const char *path);

@@ -37,7 +37,9 @@ cnn_status train_save_outputs(run *r, double threshold, cnn_error *err)
     snprintf(path, sizeof path, "%s/model.safetensors", o->out_dir);
     if (r->frozen_base) {
         /* only what training changed; the backbone file supplies the rest */
-        path_relative(o->out_dir, o->backbone, cfg->base, sizeof cfg->base);
+        if (path_relative(o->out_dir, o->backbone, cfg->base, sizeof cfg->base))
+            return cnn_fail(err, CNN_ERR_ARG, "the backbone's path from %s is "
+                            "too long", o->out_dir);
         const char *after = o->finetune_from[0] ? o->finetune_from : o->head_attach;
         s = cnn_model_save(r->model, path, after, err);
     } else {
