@@ -240,9 +240,10 @@ static void reference_conv(const cnn_conv_shape *s, int n, const float *x,
 
 /* n, in_c, in_h, in_w, out_c, kh, kw, stride_h, stride_w, same */
 static const int REFERENCE_SHAPES[][10] = {
-    {1, 64, 5, 1800, 2, 3, 3, 1, 1, 1}, /* one output row per chunk */
-    {1, 64, 10, 600, 2, 3, 3, 1, 1, 1}, /* chunks of 3 rows + 1 */
-    {2, 48, 9, 700, 2, 3, 3, 2, 2, 0},  /* strided chunks */
+    /* chunk sizes follow from conv.c's CHUNK_FLOATS (2^22) */
+    {1, 256, 4, 1900, 2, 3, 3, 1, 1, 1}, /* one output row per chunk */
+    {1, 128, 10, 1200, 2, 3, 3, 1, 1, 1}, /* chunks of 3 rows + 1 */
+    {2, 256, 9, 1400, 2, 3, 3, 2, 2, 0},  /* strided chunks of 2 rows */
     {5, 16, 8, 8, 12, 3, 1, 1, 1, 1},   /* small images, N > 1 */
     {4, 8, 17, 17, 6, 1, 7, 1, 1, 1},
     {3, 16, 7, 7, 8, 1, 1, 1, 1, 1},   /* grouped 1x1 */
