@@ -52,7 +52,7 @@ train: $(TRAINER_BIN)
 
 evaluate: $(TRAINER_BIN)
 	$(TRAINER_BIN) evaluate --model-file $(MODEL_FILE) --split $(SPLIT)
-	trainer/plot.sh $(dir $(MODEL_FILE)) $(notdir $(patsubst %/,%,$(SPLIT)))
+	trainer/plot.sh $(patsubst %/,%,$(dir $(MODEL_FILE))) $(notdir $(patsubst %/,%,$(SPLIT)))
 
 compare: $(TRAINER_BIN)
 	trainer/compare.sh $(TRAINER_BIN) $(DATA) $(RUNS) "$(COMPARE_ARGS)" \
