@@ -23,7 +23,7 @@ set key autotitle columnhead
 set multiplot layout 1,2 title "Training curves ($run)"
 set xlabel "epoch"
 set grid
-if ("$best" ne "" && "$best" ne "0") set arrow from $best, graph 0 to $best, graph 1 nohead dashtype 2 lc rgb "gray"; set label "best epoch" at $best, graph 0.55 offset 0.5, 0
+if ("$best" ne "" && "$best" ne "0") set arrow from $best, graph 0 to $best, graph 1 nohead dashtype 2 lc rgb "gray"; set label "best epoch" at $best, graph 0.55 right offset -0.5, 0
 set title "loss (binary cross-entropy, class-weighted)"
 plot "$run/log.csv" using "epoch":"train_loss" with linespoints title "train", \
      "" using "epoch":"val_loss" with linespoints title "validation"
