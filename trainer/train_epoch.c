@@ -20,13 +20,26 @@ static void fill_input(cnn_net *net, const float *images, int count, int batch,
            (size_t)(batch - count) * image_floats * sizeof(float));
 }
 
+/* The loader's next batch of a pass that is not over, as the network's
+ * input (padded with zeros to the planned batch); *count images. */
+static cnn_status next_input(run *r, int *count, cnn_error *err)
+{
+    int b = r->o->batch_size, s = r->o->input_size;
+    cnn_status st = data_loader_next(r->loader, r->batch_images,
+                                     r->batch_labels, count, err);
+    if (!st && *count == 0)
+        st = cnn_fail(err, CNN_ERR_IO, "loader ended early");
+    if (!st)
+        fill_input(r->net, r->batch_images, *count, b, 3 * (size_t)s * (size_t)s);
+    return st;
+}
+
 /* GAP features [n, feat_c] of images idx[0..n) through the frozen base. */
 cnn_status train_extract_features(run *r, const int *idx, int n, float *feat,
                                   const char *label, cnn_error *err)
 {
     const train_options *o = r->o;
     int b = o->batch_size, s = o->input_size;
-    size_t image_floats = 3 * (size_t)s * (size_t)s;
     cnn_status st = cnn_net_plan(r->net, b, s, s, 0, err);
     if (!st)
         st = data_loader_start(r->loader, idx, n, NULL, 0, err);
@@ -34,14 +47,8 @@ cnn_status train_extract_features(run *r, const int *idx, int n, float *feat,
     progress_start(&p, stderr, label, n);
     for (int done = 0; !st && done < n;) {
         int count;
-        if ((st = data_loader_next(r->loader, r->batch_images, r->batch_labels,
-                                   &count, err)))
+        if ((st = next_input(r, &count, err)))
             break;
-        if (count == 0) {
-            st = cnn_fail(err, CNN_ERR_IO, "loader ended early");
-            break;
-        }
-        fill_input(r->net, r->batch_images, count, b, image_floats);
         cnn_net_forward(r->net, 0);
         const float *g = cnn_net_layer_output(r->net, GAP_LAYER, NULL, NULL, NULL);
         memcpy(feat + (size_t)done * (size_t)r->feat_c, g,
@@ -158,7 +165,7 @@ static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 cnn_status train_predict_val(run *r, cnn_error *err)
 {
     const train_options *o = r->o;
-    int b = o->batch_size, s = o->input_size;
+    int b = o->batch_size;
     cnn_status st = CNN_OK;
     if (r->stage == 1 && r->frozen_base) {
         if ((st = cnn_net_plan(r->head, b, 1, 1, r->trained == r->head, err)))
@@ -174,20 +181,13 @@ cnn_status train_predict_val(run *r, cnn_error *err)
         }
         return CNN_OK;
     }
-    size_t image_floats = 3 * (size_t)s * (size_t)s;
     progress p;
     progress_start(&p, stderr, "val", r->n_val);
     st = data_loader_start(r->loader, r->val_idx, r->n_val, NULL, 0, err);
     for (int done = 0; !st && done < r->n_val;) {
         int count;
-        if ((st = data_loader_next(r->loader, r->batch_images, r->batch_labels,
-                                   &count, err)))
+        if ((st = next_input(r, &count, err)))
             break;
-        if (count == 0) {
-            st = cnn_fail(err, CNN_ERR_IO, "loader ended early");
-            break;
-        }
-        fill_input(r->net, r->batch_images, count, b, image_floats);
         cnn_net_forward(r->net, 0);
         const float *logit = cnn_net_output(r->net, NULL);
         for (int i = 0; i < count; i++)
