@@ -11,20 +11,8 @@
 #include <assert.h>
 #include <math.h>
 
+#include "channel_sum.h"
 #include "cnn.h"
-
-/* sum over the channel's n planes of x. */
-static double channel_sum(int n, int c, int hw, int ch, const float *x)
-{
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        const float *p = x + ((size_t)i * c + ch) * hw;
-#pragma omp simd reduction(+ : sum)
-        for (int k = 0; k < hw; k++)
-            sum += p[k];
-    }
-    return sum;
-}
 
 /* sum over the channel of (x - mean)^2. */
 static double channel_sq_dev(int n, int c, int hw, int ch, const float *x,
@@ -85,7 +73,7 @@ void cnn_batchnorm_forward_train(int n, int c, int hw, const float *x,
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         /* two passes: the mean first, then squared deviations (stable) */
-        double mean = channel_sum(n, c, hw, ch, x) / count;
+        double mean = cnn_channel_sum(n, c, (size_t)hw, ch, x) / count;
         double var = channel_sq_dev(n, c, hw, ch, x, mean) / count;
         double invstd = 1.0 / sqrt(var + eps);
         double g = gamma ? gamma[ch] : 1.0;

@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "channel_sum.h"
 #include "cnn.h"
 #include "im2col.h"
 
@@ -202,16 +203,8 @@ static void add_bias_grad(int n, int out_c, size_t P, const float *dy,
                           float *dbias)
 {
 #pragma omp parallel for schedule(static) if ((size_t)n * out_c * P > 65536)
-    for (int o = 0; o < out_c; o++) {
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            const float *d = dy + ((size_t)i * out_c + o) * P;
-#pragma omp simd reduction(+ : sum)
-            for (size_t p = 0; p < P; p++)
-                sum += d[p];
-        }
-        dbias[o] += (float)sum;
-    }
+    for (int o = 0; o < out_c; o++)
+        dbias[o] += (float)cnn_channel_sum(n, out_c, P, o, dy);
 }
 
 /* One image, in chunks of output rows; dy [out_c, P] is read in place. */
