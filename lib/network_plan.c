@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_alloc.h"
 #include "network_internal.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
@@ -414,7 +415,8 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
         free(net->arena);
         net->arena = NULL;
         net->arena_floats = 0;
-        if (posix_memalign((void **)&net->arena, 64, floats * sizeof(float)))
+        net->arena = cnn_big_alloc(floats * sizeof(float));
+        if (!net->arena)
             return cnn_fail(err, CNN_ERR_NOMEM,
                             "out of memory for a %zu MB activation arena",
                             floats * sizeof(float) >> 20);
