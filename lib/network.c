@@ -35,6 +35,20 @@ static int build_failed(cnn_net *net, cnn_status code, const char *fmt, ...)
     return -1;
 }
 
+/* The array with room for one more item (its capacity doubles); NULL when
+ * out of memory, the array then unchanged. */
+static void *room_for_one_more(void *items, int count, int *cap, size_t item_size,
+                               int first_cap)
+{
+    if (count < *cap)
+        return items;
+    int new_cap = *cap ? 2 * *cap : first_cap;
+    void *grown = realloc(items, (size_t)new_cap * item_size);
+    if (grown)
+        *cap = new_cap;
+    return grown;
+}
+
 /* Appends a layer named `name` reading `inputs`; -1 after any failure. */
 static int add_layer(cnn_net *net, const char *name, layer_kind kind,
                      int ninputs, const int *inputs)
@@ -54,14 +68,11 @@ static int add_layer(cnn_net *net, const char *name, layer_kind kind,
                                 name, inputs[i]);
     if (kind != LAYER_INPUT && ninputs == 0)
         return build_failed(net, CNN_ERR_ARG, "layer %s has no input", name);
-    if (net->nlayers == net->cap_layers) {
-        int cap = net->cap_layers ? 2 * net->cap_layers : 64;
-        net_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
-        if (!l)
-            return build_failed(net, CNN_ERR_NOMEM, "out of memory");
-        net->layers = l;
-        net->cap_layers = cap;
-    }
+    net_layer *layers = room_for_one_more(net->layers, net->nlayers, &net->cap_layers,
+                                          sizeof *layers, 64);
+    if (!layers)
+        return build_failed(net, CNN_ERR_NOMEM, "out of memory");
+    net->layers = layers;
     net_layer *l = &net->layers[net->nlayers];
     memset(l, 0, sizeof *l);
     snprintf(l->name, sizeof l->name, "%s", name);
@@ -80,14 +91,11 @@ static int add_param(cnn_net *net, int layer, const char *suffix,
 {
     if (net->build_status != CNN_OK)
         return -1;
-    if (net->nparams == net->cap_params) {
-        int cap = net->cap_params ? 2 * net->cap_params : 128;
-        cnn_param *p = realloc(net->params, (size_t)cap * sizeof *p);
-        if (!p)
-            return build_failed(net, CNN_ERR_NOMEM, "out of memory");
-        net->params = p;
-        net->cap_params = cap;
-    }
+    cnn_param *params = room_for_one_more(net->params, net->nparams, &net->cap_params,
+                                          sizeof *params, 128);
+    if (!params)
+        return build_failed(net, CNN_ERR_NOMEM, "out of memory");
+    net->params = params;
     cnn_param *p = &net->params[net->nparams];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s/%s", net->layers[layer].name, suffix);
