@@ -1,6 +1,7 @@
 /* big_alloc.c - large buffers on transparent huge pages when possible. */
 #include "big_alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -14,6 +15,8 @@ void *cnn_big_alloc(size_t bytes)
             return NULL;
         return p;
     }
+    if (bytes > SIZE_MAX - HUGE_PAGE)
+        return NULL;
     /* whole huge pages, so that madvise covers all of the buffer */
     size_t rounded = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     if (posix_memalign(&p, HUGE_PAGE, rounded))
