@@ -413,7 +413,6 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     /* keep the arena across plans unless it is too small or far too big */
     if (floats > net->arena_floats || floats < net->arena_floats / 2 || !net->arena) {
         free(net->arena);
-        net->arena = NULL;
         net->arena_floats = 0;
         net->arena = cnn_big_alloc(floats * sizeof(float));
         if (!net->arena)
