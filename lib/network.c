@@ -454,6 +454,11 @@ cnn_status cnn_net_keep(cnn_net *net, const char *layer, int what,
     return CNN_OK;
 }
 
+void cnn_net_set_batchnorm_running_stats(cnn_net *net, int use_running)
+{
+    net->bn_running_stats = use_running != 0;
+}
+
 void cnn_net_seed(cnn_net *net, uint64_t seed)
 {
     cnn_rng_seed(&net->rng, seed);

@@ -145,6 +145,14 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
 /* Bytes of the planned arena (activations, their gradients, workspace). */
 size_t cnn_net_arena_bytes(const cnn_net *net);
 
+/* Batch norm of unfrozen layers in training-mode passes: 0 (the default)
+ * normalises with the batch's statistics and updates the running ones;
+ * 1 keeps normalising with the running statistics, which stay put, while
+ * gamma and beta still learn. 1 is Keras' advice for fine-tuning a
+ * pretrained base: the head then sees the features it was trained on, and
+ * small batches do not drag the statistics around. */
+void cnn_net_set_batchnorm_running_stats(cnn_net *net, int use_running);
+
 /* ---------------------------------------------------------------- running */
 
 /* The input buffer [batch, c, height, width] to fill before forward. */

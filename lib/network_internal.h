@@ -94,6 +94,8 @@ struct cnn_net {
     float **grad_of;        /* [nlayers] gradient buffer of tensor t or NULL */
     int *grad_written;      /* [nlayers] during backward */
     int last_forward_training;
+    int bn_running_stats;   /* cnn_net_set_batchnorm_running_stats */
+    int last_forward_bn_batch; /* the last forward used batch statistics */
     cnn_rng rng;
 };
 

@@ -102,7 +102,7 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
          * them writable then (they are never bound to a read-only file) */
         float *mean = (float *)param_data(net, l, "moving_mean");
         float *var = (float *)param_data(net, l, "moving_variance");
-        if (training && !l->frozen)
+        if (net->last_forward_bn_batch && !l->frozen)
             cnn_batchnorm_forward_train(n, l->c, hw, x, gamma, beta, mean, var,
                                         l->momentum, l->eps, l->out,
                                         l->aux_data, l->aux_data + l->c);
@@ -169,6 +169,7 @@ void cnn_net_forward(cnn_net *net, int training)
     assert(net->planned);
     assert(!training || net->plan_training);
     net->last_forward_training = training;
+    net->last_forward_bn_batch = training && !net->bn_running_stats;
     for (int i = 1; i < net->nlayers; i++)
         forward_layer(net, &net->layers[i], training);
 }
@@ -301,7 +302,7 @@ static void backward_layer(cnn_net *net, net_layer *l)
         float *dbeta = param_grad(net, l, "beta");
         const float *mean = param_data(net, l, "moving_mean");
         const float *var = param_data(net, l, "moving_variance");
-        if (net->last_forward_training && !l->frozen) {
+        if (net->last_forward_bn_batch && !l->frozen) {
             cnn_batchnorm_backward_train(n, l->c, hw, x, gamma, l->aux_data,
                                          l->aux_data + l->c, dy, dx, dgamma,
                                          dbeta);

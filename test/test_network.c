@@ -2,8 +2,9 @@
  * kind and Inception's patterns (a tensor read by several branches,
  * concatenations, in-place BN/ReLU): backward against finite differences in
  * training and inference mode, freezing (no gradients, running statistics
- * in frozen batch norm), kept gradients through frozen layers, and memory
- * reuse (an inference plan computes the same as a training plan). */
+ * in frozen batch norm), batch norm kept on running statistics, kept
+ * gradients through frozen layers, and memory reuse (an inference plan
+ * computes the same as a training plan). */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -196,6 +197,41 @@ START_TEST(test_freeze)
 }
 END_TEST
 
+/* Batch norm on running statistics in training mode: gradients (gamma and
+ * beta included) against finite differences, the statistics do not move,
+ * and batch norm computes what an inference pass computes. */
+START_TEST(test_batchnorm_running_stats)
+{
+    cnn_net *net = mini_net();
+    cnn_error err;
+    cnn_net_set_batchnorm_running_stats(net, 1);
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_keep(net, "bn_b", CNN_KEEP_OUTPUT, &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, 1, &err), CNN_OK);
+    check_all_grads(net, 1, 1);
+
+    size_t count = (size_t)N * 9 * 4 * 4;
+    float *train = malloc(count * sizeof *train);
+    float mean0 = cnn_net_find_param(net, "bn_a/moving_mean")->data[0];
+    float var0 = cnn_net_find_param(net, "bn_b/moving_variance")->data[0];
+    cnn_net_forward(net, 1);
+    memcpy(train, cnn_net_layer_output(net, "bn_b", NULL, NULL, NULL), count * sizeof *train);
+    ck_assert_float_eq(cnn_net_find_param(net, "bn_a/moving_mean")->data[0], mean0);
+    ck_assert_float_eq(cnn_net_find_param(net, "bn_b/moving_variance")->data[0], var0);
+    cnn_net_forward(net, 0);
+    const float *infer = cnn_net_layer_output(net, "bn_b", NULL, NULL, NULL);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_float_eq_tol(train[i], infer[i], 1e-6);
+
+    /* back to batch statistics: a training pass moves them again */
+    cnn_net_set_batchnorm_running_stats(net, 0);
+    cnn_net_forward(net, 1);
+    ck_assert_float_ne(cnn_net_find_param(net, "bn_a/moving_mean")->data[0], mean0);
+    free(train);
+    cnn_net_free(net);
+}
+END_TEST
+
 /* The gradient kept at a frozen layer equals the one of an unfrozen net. */
 START_TEST(test_keep_grad_through_frozen)
 {
@@ -281,6 +317,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, test_backward_training);
     tcase_add_test(tc, test_backward_inference_mode);
     tcase_add_test(tc, test_freeze);
+    tcase_add_test(tc, test_batchnorm_running_stats);
     tcase_add_test(tc, test_keep_grad_through_frozen);
     tcase_add_test(tc, test_inference_plan_matches);
     tcase_add_test(tc, test_errors);

@@ -10,6 +10,7 @@
 #      cached features; the saved head overlay evaluates on test/;
 #      the same without the cache gives the same predictions; an exported
 #      copy elsewhere still works; fine-tuning (stage 2) saves its layers;
+#      --bn-running-stats keeps batch norm's statistics where they were;
 #   4. refused option combinations, --help, --preview-augment, plots.
 # Run from the repository root; BUILD selects build/opt or build/san.
 set -euo pipefail
@@ -121,11 +122,36 @@ echo "-- 3c. fine-tuning overlay: stage 2 weights are saved and evaluate"
 "$trainer" evaluate --model-file "$tmp/finetuned/model.safetensors" --split "$fixture/test" \
     > /dev/null 2>> "$errlog"
 
+echo "-- 3d. --bn-running-stats: stage 2 at learning rate 0 changes nothing"
+# Only batch norm's statistics could move the validation loss when Adam's
+# steps are 0: by default they follow the training batches, with the flag
+# they stay the pretrained ones.
+for mode in batch running; do
+    flag=(); [ "$mode" = running ] && flag=(--bn-running-stats)
+    "$trainer" --model inception_v3 --backbone "$tmp/overfit/model_full.safetensors" \
+        --data "$fixture" --input-size 75 --head-attach mixed0 --head-hidden 8 \
+        --batch-size 4 --val-fraction 0.2 --threads 1 --seed 7 --epochs 2 --lr 1e-2 \
+        --no-augment --dropout 0 --cache-features --finetune-from max_pooling2d_2 \
+        --finetune-epochs 1 --finetune-lr 0 --patience 100 "${flag[@]}" \
+        --out "$tmp/bn_$mode" > /dev/null 2>> "$errlog"
+    awk -F, 'NR > 1 { v[$2] = $5 } END { d = v[2] - v[1]; if (d < 0) d = -d
+             print "val loss, end of stage 1 -> after stage 2:", v[1], "->", v[2]
+             exit !(d < 1e-5) }' "$tmp/bn_$mode/log.csv" > "$tmp/bn.txt" && same=1 || same=0
+    cat "$tmp/bn.txt"
+    if [ "$mode" = batch ] && [ "$same" = 1 ]; then fail "batch statistics did not move"; fi
+    if [ "$mode" = running ] && [ "$same" = 0 ]; then fail "running statistics moved"; fi
+done
+grep -q '^bn_running_stats,1$' "$tmp/bn_running/train_summary.csv" || fail "summary lacks the flag"
+
 echo "-- 4. options"
 if "$trainer" "${small[@]}" --out "$tmp/bad" --cache-features 2> "$tmp/err.txt"; then
     fail "--cache-features with augmentation was accepted"
 fi
 grep -q "no-augment" "$tmp/err.txt" || fail "refusal does not say why"
+if "$trainer" "${small[@]}" --out "$tmp/bad" --bn-running-stats 2> "$tmp/err.txt"; then
+    fail "--bn-running-stats without a pretrained base was accepted"
+fi
+grep -q "pretrained base" "$tmp/err.txt" || fail "refusal does not say why"
 "$trainer" --help | grep -q -- "--patience N" || fail "--help lacks --patience"
 "$trainer" "${small[@]}" --preview-augment 4 "$tmp/grid.png" > /dev/null 2>> "$errlog"
 [ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \

@@ -82,13 +82,14 @@ static void fingerprint(run *r)
              "model=%s backbone=%s input=%d attach=%s hidden=%d dropout=%g "
              "batch=%d lr=%g wd=%g class_weights=%d finetune=%s finetune_lr=%g "
              "monitor=%s min_delta=%g val=%g max_per_class=%d aug=%g,%g,%g,%g,%g,%d "
-             "cache=%d seed=%llu",
+             "cache=%d bn_running_stats=%d seed=%llu",
              cnn_arch_name(o->arch), o->backbone, o->input_size, o->head_attach,
              o->head_hidden, o->dropout, o->batch_size, o->lr, o->weight_decay,
              o->class_weights, o->finetune_from, o->finetune_lr, o->monitor,
              o->min_delta, o->val_fraction, o->max_per_class, r->aug.rotation_deg,
              r->aug.zoom, r->aug.translate, r->aug.brightness, r->aug.contrast,
-             r->aug.flip, o->cache_features, (unsigned long long)o->seed);
+             r->aug.flip, o->cache_features, o->bn_running_stats,
+             (unsigned long long)o->seed);
 }
 
 /* ---------------------------------------------------------------- main */

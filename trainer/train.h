@@ -38,6 +38,8 @@ typedef struct {
     int flip;
     int no_augment;
     int cache_features;        /* head-only training on cached backbone features */
+    int bn_running_stats;      /* trained batch norm keeps normalising with
+                                  the pretrained running statistics */
     /* threshold rule */
     double min_sensitivity;
     /* run */

@@ -28,6 +28,11 @@ cnn_status train_check_options(const train_options *o, int augment,
         return cnn_fail(err, CNN_ERR_ARG,
                         "--cache-features needs a frozen pretrained base "
                         "(--backbone FILE)");
+    /* a from-scratch network has no running statistics worth keeping */
+    if (o->bn_running_stats && !frozen_base)
+        return cnn_fail(err, CNN_ERR_ARG,
+                        "--bn-running-stats needs a pretrained base "
+                        "(--backbone FILE)");
     return CNN_OK;
 }
 
@@ -118,6 +123,7 @@ cnn_status train_setup_model(run *r, cnn_error *err)
     if (s)
         return s;
     r->net = cnn_model_net(r->model);
+    cnn_net_set_batchnorm_running_stats(r->net, o->bn_running_stats);
     if (r->frozen_base) {
         if ((s = load_backbone(r, err)))
             return s;
