@@ -152,7 +152,10 @@ if "$trainer" "${small[@]}" --out "$tmp/bad" --bn-running-stats 2> "$tmp/err.txt
     fail "--bn-running-stats without a pretrained base was accepted"
 fi
 grep -q "pretrained base" "$tmp/err.txt" || fail "refusal does not say why"
-"$trainer" --help | grep -q -- "--patience N" || fail "--help lacks --patience"
+# (into a file: grep -q quitting early would SIGPIPE the trainer under pipefail)
+"$trainer" --help > "$tmp/help.txt"
+grep -q -- "--patience N" "$tmp/help.txt" || fail "--help lacks --patience"
+grep -q -- "--bn-running-stats" "$tmp/help.txt" || fail "--help lacks --bn-running-stats"
 "$trainer" "${small[@]}" --preview-augment 4 "$tmp/grid.png" > /dev/null 2>> "$errlog"
 [ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \
     || fail "preview is not a PNG"
