@@ -7,12 +7,10 @@
  * computes the same as a training plan). */
 #include <check.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "big_alloc.h"
 #include "cnn.h"
 #include "network.h"
 #include "util/gradcheck.h"
@@ -121,26 +119,6 @@ static void check_all_grads(cnn_net *net, int training, int check_input)
                   2e-3, 3e-2);
     free(dx);
 }
-
-/* Small and huge-page sizes come back aligned (big ones to 2 MB, so that
- * huge pages can back them) and writable end to end;
- * an impossible size is refused, not wrapped around to a tiny buffer. */
-START_TEST(test_big_alloc)
-{
-    const size_t sizes[] = {1, 4096, ((size_t)2 << 20) + 12, (size_t)5 << 20};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-        unsigned char *p = cnn_big_alloc(sizes[i]);
-        ck_assert_ptr_nonnull(p);
-        ck_assert_uint_eq((uintptr_t)p % 64, 0);
-        if (sizes[i] >= ((size_t)2 << 20)) /* whole huge pages */
-            ck_assert_uint_eq((uintptr_t)p % ((size_t)2 << 20), 0);
-        memset(p, 0xab, sizes[i]);
-        ck_assert_uint_eq(p[sizes[i] - 1], 0xab);
-        free(p);
-    }
-    ck_assert_ptr_null(cnn_big_alloc(SIZE_MAX - 100));
-}
-END_TEST
 
 START_TEST(test_backward_training)
 {
@@ -313,7 +291,6 @@ Suite *network_suite(void)
     Suite *s = suite_create("network");
     TCase *tc = tcase_create("graph");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_big_alloc);
     tcase_add_test(tc, test_backward_training);
     tcase_add_test(tc, test_backward_inference_mode);
     tcase_add_test(tc, test_freeze);
