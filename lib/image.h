@@ -58,13 +58,25 @@ cnn_status cnn_image_alloc(cnn_image *img, int width, int height, int channels,
 cnn_status cnn_image_resize(const cnn_image *src, int out_w, int out_h,
                             cnn_image *dst, cnn_error *err);
 
-/* How a model wants its 0..255 pixels scaled. */
+/* How a model wants its 0..255 pixels scaled. The _STANDARDIZED modes
+ * first move each image's grey levels to one mean and spread (those of the
+ * average training X-ray), so that exposure and contrast, which differ
+ * between machines and settings, no longer reach the network. */
 typedef enum {
     CNN_PREPROC_UNIT,      /* x / 255 -> [0, 1]   (nsfwjs InceptionV3) */
-    CNN_PREPROC_SYMMETRIC  /* x / 127.5 - 1 -> [-1, 1] (Keras "tf" mode) */
+    CNN_PREPROC_SYMMETRIC, /* x / 127.5 - 1 -> [-1, 1] (Keras "tf" mode) */
+    CNN_PREPROC_UNIT_STANDARDIZED,     /* per image: mean 0.486, sd 0.223 */
+    CNN_PREPROC_SYMMETRIC_STANDARDIZED /* the same mapped to [-1, 1] */
 } cnn_preproc;
 
-const char *cnn_preproc_name(cnn_preproc p);  /* "unit", "symmetric" */
+/* The mean and standard deviation, in [0, 1] units, that standardized
+ * modes give every image: the averages of the per-image values over the
+ * Kermany et al. training split (every 5th image, 1044 X-rays). */
+#define CNN_STANDARD_MEAN 0.486f
+#define CNN_STANDARD_SD 0.223f
+
+/* "unit", "symmetric", "unit-standardized", "symmetric-standardized" */
+const char *cnn_preproc_name(cnn_preproc p);
 cnn_status cnn_preproc_parse(const char *name, cnn_preproc *out, cnn_error *err);
 
 /* Many greyscale X-rays are stored as RGB with three equal planes. If img
@@ -75,7 +87,9 @@ int cnn_image_collapse_grey(cnn_image *img);
 
 /* Antialiased resize (area-aware, like Pillow's resize) of img to
  * size x size (skipped when img already has that size), grey replicated to
- * 3 channels, scaled per preproc: out [3][size][size]. */
+ * 3 channels, scaled per preproc: out [3][size][size]. Standardized modes
+ * take the mean and spread over all channels of the resized image; an image
+ * of one grey level becomes the standard mean. */
 cnn_status cnn_image_to_input(const cnn_image *img, int size, cnn_preproc p,
                               float *out, cnn_error *err);
 

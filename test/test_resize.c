@@ -174,6 +174,64 @@ START_TEST(to_input_scaling_and_grey)
 }
 END_TEST
 
+/* Two-pass mean and standard deviation, the test's own reference. */
+static void mean_sd(const float *x, int n, double *mean, double *sd)
+{
+    double m = 0.0, v = 0.0;
+    for (int i = 0; i < n; i++)
+        m += x[i];
+    m /= n;
+    for (int i = 0; i < n; i++)
+        v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *sd = sqrt(v / n);
+}
+
+START_TEST(standardized_modes)
+{
+    enum { N = 16 };
+    cnn_image img, brighter;
+    ck_assert_int_eq(cnn_image_alloc(&img, 4, 4, 1, NULL), CNN_OK);
+    ck_assert_int_eq(cnn_image_alloc(&brighter, 4, 4, 1, NULL), CNN_OK);
+    for (int i = 0; i < N; i++) {
+        img.data[i] = (float)((i * 37) % 200);
+        /* another exposure and contrast, no clipping */
+        brighter.data[i] = 0.6f * img.data[i] + 70.0f;
+    }
+    double m, sd;
+    mean_sd(img.data, N, &m, &sd);
+    float out[3 * N], out_b[3 * N], sym[3 * N];
+    cnn_error err = {0};
+    ck_assert_int_eq(cnn_image_to_input(&img, 4, CNN_PREPROC_UNIT_STANDARDIZED,
+                                        out, &err), CNN_OK);
+    ck_assert_int_eq(cnn_image_to_input(&brighter, 4, CNN_PREPROC_UNIT_STANDARDIZED,
+                                        out_b, &err), CNN_OK);
+    ck_assert_int_eq(cnn_image_to_input(&img, 4, CNN_PREPROC_SYMMETRIC_STANDARDIZED,
+                                        sym, &err), CNN_OK);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < N; i++) {
+            double want = (img.data[i] - m) / sd * CNN_STANDARD_SD + CNN_STANDARD_MEAN;
+            ck_assert_double_eq_tol(out[c * N + i], want, 1e-5);
+            ck_assert_double_eq_tol(out_b[c * N + i], want, 1e-5);
+            ck_assert_double_eq_tol(sym[c * N + i], 2.0 * want - 1.0, 1e-5);
+        }
+    double om, osd;
+    mean_sd(out, N, &om, &osd);
+    ck_assert_double_eq_tol(om, CNN_STANDARD_MEAN, 1e-5);
+    ck_assert_double_eq_tol(osd, CNN_STANDARD_SD, 1e-5);
+
+    /* one grey level: no spread to scale, the standard mean everywhere */
+    for (int i = 0; i < N; i++)
+        img.data[i] = 200.0f;
+    ck_assert_int_eq(cnn_image_to_input(&img, 4, CNN_PREPROC_UNIT_STANDARDIZED,
+                                        out, &err), CNN_OK);
+    for (int i = 0; i < 3 * N; i++)
+        ck_assert_float_eq_tol(out[i], CNN_STANDARD_MEAN, 1e-6f);
+    cnn_image_free(&img);
+    cnn_image_free(&brighter);
+}
+END_TEST
+
 START_TEST(collapse_grey_rgb)
 {
     cnn_image img;
@@ -201,6 +259,13 @@ START_TEST(preproc_names)
     ck_assert_int_eq(cnn_preproc_parse("symmetric", &p, &err), CNN_OK);
     ck_assert_int_eq(p, CNN_PREPROC_SYMMETRIC);
     ck_assert_str_eq(cnn_preproc_name(CNN_PREPROC_SYMMETRIC), "symmetric");
+    for (int i = CNN_PREPROC_UNIT; i <= CNN_PREPROC_SYMMETRIC_STANDARDIZED; i++) {
+        ck_assert_int_eq(cnn_preproc_parse(cnn_preproc_name((cnn_preproc)i), &p, &err),
+                         CNN_OK);
+        ck_assert_int_eq(p, i);
+    }
+    ck_assert_str_eq(cnn_preproc_name(CNN_PREPROC_UNIT_STANDARDIZED),
+                     "unit-standardized");
     ck_assert_int_eq(cnn_preproc_parse("caffe", &p, &err), CNN_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.message, "caffe"));
 }
@@ -213,6 +278,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, downscale_matches_pillow);
     tcase_add_test(tc, stripes_average_to_grey);
+    tcase_add_test(tc, standardized_modes);
     tcase_add_test(tc, upscale_matches_pillow);
     tcase_add_test(tc, same_size_is_identity);
     tcase_add_test(tc, to_input_scaling_and_grey);

@@ -11,6 +11,8 @@
 #      the same without the cache gives the same predictions; an exported
 #      copy elsewhere still works; fine-tuning (stage 2) saves its layers;
 #      --bn-running-stats keeps batch norm's statistics where they were;
+#      a --standardize model answers the same at two exposures of one X-ray
+#      (the model of step 1, without it, does not);
 #   4. refused option combinations, --help, --preview-augment, plots.
 # Run from the repository root; BUILD selects build/opt or build/san.
 set -euo pipefail
@@ -143,6 +145,22 @@ for mode in batch running; do
 done
 grep -q '^bn_running_stats,1$' "$tmp/bn_running/train_summary.csv" || fail "summary lacks the flag"
 
+echo "-- 3e. --standardize: the model file carries it to ./infer"
+"$trainer" "${small[@]}" --out "$tmp/standardized" --epochs 10 --lr 1e-3 --dropout 0 \
+    --no-augment --patience 100 --standardize > /dev/null 2>> "$errlog"
+grep -q '^preprocessing,unit-standardized$' "$tmp/standardized/train_summary.csv" \
+    || fail "summary lacks the standardized preprocessing"
+pair=(test/fixtures/exposure/xray.png test/fixtures/exposure/xray_other_exposure.png)
+# |difference| of the two images' probabilities
+gap() { $BUILD/bin/infer --json --threads 1 --model "$1" "${pair[@]}" 2>> "$errlog" |
+        sed -n 's/.*"probability": *\([0-9.eE+-]*\).*/\1/p' |
+        awk 'NR == 1 { a = $1 } NR == 2 { d = $1 - a; print (d < 0 ? -d : d) }'; }
+with=$(gap "$tmp/standardized/model.safetensors")
+without=$(gap "$tmp/overfit/model.safetensors")
+echo "probability gap between the two exposures: $with with --standardize, $without without"
+awk -v w="$with" -v o="$without" 'BEGIN { exit !(w != "" && o != "" && w < 1e-3 && o > 1e-2) }' \
+    || fail "--standardize did not make the answer exposure-independent"
+
 echo "-- 4. options"
 if "$trainer" "${small[@]}" --out "$tmp/bad" --cache-features 2> "$tmp/err.txt"; then
     fail "--cache-features with augmentation was accepted"
@@ -156,6 +174,7 @@ grep -q "pretrained base" "$tmp/err.txt" || fail "refusal does not say why"
 "$trainer" --help > "$tmp/help.txt"
 grep -q -- "--patience N" "$tmp/help.txt" || fail "--help lacks --patience"
 grep -q -- "--bn-running-stats" "$tmp/help.txt" || fail "--help lacks --bn-running-stats"
+grep -q -- "--standardize" "$tmp/help.txt" || fail "--help lacks --standardize"
 "$trainer" "${small[@]}" --preview-augment 4 "$tmp/grid.png" > /dev/null 2>> "$errlog"
 [ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \
     || fail "preview is not a PNG"

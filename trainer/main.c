@@ -293,6 +293,7 @@ static int run_train(int argc, char **argv, int first)
         {"no-augment", OPT_FLAG, &o.no_augment, 0, "turn every augmentation off"},
         {"cache-features", OPT_FLAG, &o.cache_features, 0, "stage 1 on cached features of un-augmented images (augmentation: stage 2 only)"},
         {"bn-running-stats", OPT_FLAG, &o.bn_running_stats, 0, "batch norm keeps the pretrained running statistics while its layer trains (Keras' fine-tuning advice)"},
+        {"standardize", OPT_FLAG, &o.standardize, 0, "give each image the average training X-ray's brightness and contrast, in training and in use (stored in the model)"},
         {"min-sensitivity", OPT_DOUBLE, &o.min_sensitivity, 0, "threshold rule: sensitivity to keep on validation"},
         {"seed", OPT_U64, &o.seed, 0, "seed of the split, init, order, dropout, augmentation"},
         {"threads", OPT_INT, &o.threads, 0, "compute threads (0: $CNN_THREADS or all cores)"},

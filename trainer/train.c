@@ -90,6 +90,10 @@ static void fingerprint(run *r)
              r->aug.zoom, r->aug.translate, r->aug.brightness, r->aug.contrast,
              r->aug.flip, o->cache_features, o->bn_running_stats,
              (unsigned long long)o->seed);
+    /* appended only when set, so that runs from before the flag resume */
+    if (o->standardize)
+        strncat(r->fingerprint, " standardize=1",
+                sizeof r->fingerprint - strlen(r->fingerprint) - 1);
 }
 
 /* ---------------------------------------------------------------- main */

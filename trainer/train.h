@@ -40,6 +40,8 @@ typedef struct {
     int cache_features;        /* head-only training on cached backbone features */
     int bn_running_stats;      /* trained batch norm keeps normalising with
                                   the pretrained running statistics */
+    int standardize;           /* per-image grey-level standardization
+                                  (a _STANDARDIZED preprocessing mode) */
     /* threshold rule */
     double min_sensitivity;
     /* run */

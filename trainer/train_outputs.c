@@ -63,13 +63,14 @@ cnn_status train_write_summary(run *r, double threshold, cnn_error *err)
                "images_per_second,%.2f\nthreshold,%.6f\nval_auc,%.6f\n"
                "val_sensitivity,%.6f\nval_specificity,%.6f\ntrain_images,%d\n"
                "val_images,%d\naugmentation,%s\ncache_features,%d\n"
-               "bn_running_stats,%d\n",
+               "bn_running_stats,%d\npreprocessing,%s\n",
             cnn_arch_name(o->arch), r->frozen_base ? o->backbone : "none (He init)",
             o->input_size, o->head_attach, r->epoch, r->best_epoch_overall,
             r->es.stopped_epoch, r->train_seconds,
             r->pass_seconds > 0 ? (double)r->images_trained / r->pass_seconds : 0,
             threshold, m.auc, m.sensitivity, m.specificity, r->n_train, r->n_val,
-            r->augment ? "on" : "off", o->cache_features, o->bn_running_stats);
+            r->augment ? "on" : "off", o->cache_features, o->bn_running_stats,
+            cnn_preproc_name(cnn_model_config_of(r->model)->preprocess));
     if (fclose(f))
         return cnn_fail(err, CNN_ERR_IO, "error writing %s", path);
     return CNN_OK;

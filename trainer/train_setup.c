@@ -119,6 +119,10 @@ cnn_status train_setup_model(run *r, cnn_error *err)
     snprintf(cfg.head_attach, sizeof cfg.head_attach, "%s", o->head_attach);
     cfg.head_hidden = o->head_hidden;
     cfg.head_dropout = o->dropout;
+    if (o->standardize)
+        cfg.preprocess = cfg.preprocess == CNN_PREPROC_SYMMETRIC
+                             ? CNN_PREPROC_SYMMETRIC_STANDARDIZED
+                             : CNN_PREPROC_UNIT_STANDARDIZED;
     cnn_status s = cnn_model_create(&r->model, &cfg, train_derive_seed(o->seed, 0, 1), err);
     if (s)
         return s;
