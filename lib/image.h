@@ -71,7 +71,8 @@ typedef enum {
 
 /* The mean and standard deviation, in [0, 1] units, that standardized
  * modes give every image: the averages of the per-image values over the
- * Kermany et al. training split (every 5th image, 1044 X-rays). */
+ * Kermany et al. training split (every 5th image, 1044 X-rays; measured
+ * by tools/measure_intensity.py). */
 #define CNN_STANDARD_MEAN 0.486f
 #define CNN_STANDARD_SD 0.223f
 
