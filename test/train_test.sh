@@ -152,7 +152,7 @@ grep -q '^preprocessing,unit-standardized$' "$tmp/standardized/train_summary.csv
     || fail "summary lacks the standardized preprocessing"
 pair=(test/fixtures/exposure/xray.png test/fixtures/exposure/xray_other_exposure.png)
 # |difference| of the two images' probabilities
-gap() { $BUILD/bin/infer --json --threads 1 --model "$1" "${pair[@]}" 2>> "$errlog" |
+gap() { "$BUILD/bin/infer" --json --threads 1 --model "$1" "${pair[@]}" 2>> "$errlog" |
         sed -n 's/.*"probability": *\([0-9.eE+-]*\).*/\1/p' |
         awk 'NR == 1 { a = $1 } NR == 2 { d = $1 - a; print (d < 0 ? -d : d) }'; }
 with=$(gap "$tmp/standardized/model.safetensors")
