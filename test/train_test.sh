@@ -13,6 +13,9 @@
 #      --bn-running-stats keeps batch norm's statistics where they were;
 #      a --standardize model answers the same at two exposures of one X-ray
 #      (the model of step 1, without it, does not);
+#   3f. trainer calibrate picks the threshold an independent implementation
+#      of the rule (awk, on the original model's predictions) picks, keeps
+#      the input model, and refuses too few images or overwriting the input;
 #   4. refused option combinations, --help, --preview-augment, plots.
 # Run from the repository root; BUILD selects build/opt or build/san.
 set -euo pipefail
@@ -160,6 +163,47 @@ without=$(gap "$tmp/overfit/model.safetensors")
 echo "probability gap between the two exposures: $with with --standardize, $without without"
 awk -v w="$with" -v o="$without" 'BEGIN { exit !(w != "" && o != "" && w < 1e-3 && o > 1e-2) }' \
     || fail "--standardize did not make the answer exposure-independent"
+
+echo "-- 3f. trainer calibrate: the training rule on another labelled split"
+"$trainer" evaluate --model-file "$tmp/frozen/model.safetensors" --split "$fixture/train" \
+    --name calib > /dev/null 2>> "$errlog"
+cp "$tmp/frozen/model.safetensors" "$tmp/frozen_before.safetensors"
+"$trainer" calibrate --model-file "$tmp/frozen/model.safetensors" --split "$fixture/train" \
+    --min-per-class 10 --min-sensitivity 0.8 --out "$tmp/calibrated.safetensors" \
+    > "$tmp/calibrate.txt" 2>> "$errlog" || fail "calibrate failed"
+cmp "$tmp/frozen/model.safetensors" "$tmp/frozen_before.safetensors" || fail "calibrate changed its input"
+[ "$(stat -c %s "$tmp/calibrated.safetensors")" -lt "$full" ] || fail "calibrated model is not an overlay"
+# The rule, written independently: the highest distinct score t with
+# (positives >= t) / positives >= 0.8, moved halfway down to the next lower
+# distinct score (0 when there is none).
+expected=$(awk -F, 'NR > 1 { p[NR] = $3; y[NR] = $2; pos += $2 }
+    END { best = -1
+          for (i in p) { t = p[i]; tp = 0; for (j in p) if (y[j] && p[j] >= t) tp++
+                         if (tp / pos >= 0.8 && t > best) best = t }
+          below = -1; for (i in p) if (p[i] < best && p[i] > below) below = p[i]
+          printf "%.6f", below < 0 ? 0 : (best + below) / 2 }' "$tmp/frozen/predictions_calib.csv")
+"$trainer" evaluate --model-file "$tmp/calibrated.safetensors" --split "$fixture/train" \
+    --out "$tmp" --name calibrated > /dev/null 2>> "$errlog"
+stored=$(awk -F, '$1 == "threshold" { print $2 }' "$tmp/frozen/eval_calib.csv")
+got=$(awk -F, '$1 == "threshold" { print $2 }' "$tmp/eval_calibrated.csv")
+sens=$(awk -F, '$1 == "sensitivity" { print $2 }' "$tmp/eval_calibrated.csv")
+echo "threshold $stored -> calibrated $got (independent rule: $expected), sensitivity $sens"
+# (a calibration that wrote the old threshold back would not be seen otherwise)
+[ "$stored" != "$expected" ] || fail "the test needs a split where the threshold changes"
+awk -v a="$got" -v b="$expected" 'BEGIN { d = a - b; exit !(d < 2e-6 && d > -2e-6) }' \
+    || fail "calibrated threshold $got, the rule gives $expected"
+awk -v s="$sens" 'BEGIN { exit !(s >= 0.8) }' || fail "calibrated sensitivity $sens < 0.8"
+if "$trainer" calibrate --model-file "$tmp/frozen/model.safetensors" --split "$fixture/train" \
+       --min-per-class 11 --out "$tmp/bad.safetensors" > /dev/null 2> "$tmp/err.txt"; then
+    fail "calibration on 10 images per class was accepted with --min-per-class 11"
+fi
+grep -q "at least 11 of each" "$tmp/err.txt" || fail "refusal does not say why"
+if "$trainer" calibrate --model-file "$tmp/frozen/model.safetensors" --split "$fixture/train" \
+       --min-per-class 10 --out "$tmp/frozen/model.safetensors" > /dev/null 2> "$tmp/err.txt"; then
+    fail "calibration over its own input file was accepted"
+fi
+grep -q "model file itself" "$tmp/err.txt" || fail "refusal does not say why"
+cmp "$tmp/frozen/model.safetensors" "$tmp/frozen_before.safetensors" || fail "a refused calibration changed the model"
 
 echo "-- 4. options"
 if "$trainer" "${small[@]}" --out "$tmp/bad" --cache-features 2> "$tmp/err.txt"; then

@@ -18,8 +18,8 @@ void eval_options_default(eval_options *o)
     o->loader_threads = 1;
 }
 
-static cnn_status predict_all(cnn_model *m, const data_list *d, int batch,
-                              int threads, float *prob, cnn_error *err)
+cnn_status evaluate_predict(cnn_model *m, const data_list *d, int batch,
+                            int loader_threads, float *prob, cnn_error *err)
 {
     const cnn_model_config *cfg = cnn_model_config_of(m);
     int size = cfg->input_size;
@@ -32,7 +32,7 @@ static cnn_status predict_all(cnn_model *m, const data_list *d, int batch,
     for (int i = 0; !s && i < d->count; i++)
         order[i] = i;
     if (!s)
-        s = data_loader_new(&l, d, size, cfg->preprocess, batch, threads, err);
+        s = data_loader_new(&l, d, size, cfg->preprocess, batch, loader_threads, err);
     if (!s)
         s = data_loader_start(l, order, d->count, NULL, 0, err);
     progress p;
@@ -74,7 +74,7 @@ cnn_status evaluate_run(const eval_options *o, cnn_error *err)
     if (!prob)
         s = cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
     if (!s)
-        s = predict_all(m, &d, o->batch_size, o->loader_threads, prob, err);
+        s = evaluate_predict(m, &d, o->batch_size, o->loader_threads, prob, err);
     if (!s) {
         char model_dir[512], split[512], out_dir[512], name[64];
         snprintf(model_dir, sizeof model_dir, "%s", o->model_file);

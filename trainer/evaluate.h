@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include "cnn.h"
+#include "data.h"
+#include "model.h"
 
 typedef struct {
     char model_file[512];
@@ -20,6 +22,12 @@ typedef struct {
 } eval_options;
 
 void eval_options_default(eval_options *o);
+
+/* The model's probability of PNEUMONIA for every image of d, in order, into
+ * prob (d->count values); batch images per forward pass, images decoded by
+ * loader_threads threads. */
+cnn_status evaluate_predict(cnn_model *m, const data_list *d, int batch,
+                            int loader_threads, float *prob, cnn_error *err);
 cnn_status evaluate_run(const eval_options *o, cnn_error *err);
 
 /* Writes <out_dir>/eval_<name>.{txt,csv,json}, roc_<name>.csv,

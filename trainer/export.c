@@ -30,17 +30,12 @@ static cnn_status overlay_start(cnn_net *net, const char *path, const char **aft
     return CNN_OK;
 }
 
-cnn_status export_model(const char *model_file, const char *out,
-                        const char *version, cnn_error *err)
+cnn_status export_loaded_model(cnn_model *m, const char *model_file,
+                               const char *out, cnn_error *err)
 {
-    cnn_model *m;
-    cnn_status s = cnn_model_load(&m, model_file, err);
-    if (s)
-        return s;
     cnn_model_config *cfg = cnn_model_config_of(m);
-    if (version[0])
-        copy_text(cfg->version, sizeof cfg->version, version);
     const char *after = NULL;
+    cnn_status s = CNN_OK;
     if (cfg->base[0]) {
         char from[PATH_MAX], to[PATH_MAX], base[PATH_MAX];
         copy_text(from, sizeof from, model_file);
@@ -63,6 +58,20 @@ cnn_status export_model(const char *model_file, const char *out,
         printf("wrote %s\n", out);
     if (!s && after)
         printf("  an overlay of the layers after %s on %s\n", after, cfg->base);
+    return s;
+}
+
+cnn_status export_model(const char *model_file, const char *out,
+                        const char *version, cnn_error *err)
+{
+    cnn_model *m;
+    cnn_status s = cnn_model_load(&m, model_file, err);
+    if (s)
+        return s;
+    cnn_model_config *cfg = cnn_model_config_of(m);
+    if (version[0])
+        copy_text(cfg->version, sizeof cfg->version, version);
+    s = export_loaded_model(m, model_file, out, err);
     cnn_model_free(m);
     return s;
 }

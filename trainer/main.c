@@ -4,6 +4,7 @@
  *   trainer [train] [options]            train a model (see --help)
  *   trainer evaluate [options]           evaluate a saved model on a split
  *   trainer export --model-file IN --out OUT   copy a model for shipping
+ *   trainer calibrate [options]          choose the threshold on a site's images
  *   trainer --preview-augment N grid.png write N augmented training samples
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibrate.h"
 #include "evaluate.h"
 #include "export.h"
 #include "preview.h"
@@ -146,6 +148,7 @@ static void train_usage(const option *opts, int n)
     printf("usage: trainer [train] [options]\n"
            "       trainer evaluate --model-file FILE --split DIR [options]\n"
            "       trainer export --model-file IN --out OUT\n"
+           "       trainer calibrate --model-file IN --split DIR --out OUT [options]\n"
            "       trainer --preview-augment N grid.png [train options]\n\n"
            "Trains the pneumonia classifier on DATA/train (NORMAL/, PNEUMONIA/),\n"
            "with a patient-grouped, stratified validation split carved from it.\n"
@@ -236,6 +239,55 @@ static int run_export(int argc, char **argv)
     if (export_model(in, out, version, &err)) {
         fprintf(stderr, "trainer export: %s\n", err.message);
         return 1;
+    }
+    return 0;
+}
+
+static void calibrate_usage(const option *opts, int n)
+{
+    printf("usage: trainer calibrate --model-file IN --split DIR --out OUT [options]\n\n"
+           "Chooses the decision threshold of the model IN anew on the labelled\n"
+           "images in DIR (NORMAL/, PNEUMONIA/), for example X-rays of a site's own\n"
+           "patients, with the rule of training (the highest specificity whose\n"
+           "sensitivity is >= --min-sensitivity), prints the figures on DIR at the\n"
+           "old and the new threshold, and saves the model with the new threshold\n"
+           "as OUT (IN is kept). Judge OUT on other patients than DIR's.\n\n"
+           "Options:\n");
+    print_options(opts, n);
+}
+
+static int run_calibrate(int argc, char **argv)
+{
+    calibrate_options c;
+    calibrate_options_default(&c);
+    const option opts[] = {
+        {"model-file", OPT_STRING, c.model_file, sizeof c.model_file, "model to calibrate"},
+        {"split", OPT_STRING, c.split_dir, sizeof c.split_dir, "directory with NORMAL/ and PNEUMONIA/"},
+        {"out", OPT_STRING, c.out, sizeof c.out, "calibrated model to write (not IN)"},
+        {"min-sensitivity", OPT_DOUBLE, &c.min_sensitivity, 0, "threshold rule: sensitivity to keep on DIR"},
+        {"min-per-class", OPT_INT, &c.min_per_class, 0, "fewest images of each class DIR must hold"},
+        {"version", OPT_STRING, c.version, sizeof c.version, "release version to record (\"\": keep the model's)"},
+        {"batch-size", OPT_INT, &c.batch_size, 0, "images per forward pass"},
+        {"threads", OPT_INT, &c.threads, 0, "compute threads (0: $CNN_THREADS or all cores)"},
+        {"loader-threads", OPT_INT, &c.loader_threads, 0, "image decoding threads"},
+    };
+    int r = parse_options(opts, (int)(sizeof opts / sizeof *opts), argc, argv, 2,
+                          calibrate_usage);
+    if (r)
+        return r > 0 ? 0 : 2;
+    if (!c.model_file[0] || !c.split_dir[0] || !c.out[0]) {
+        fprintf(stderr, "trainer calibrate: --model-file, --split and --out are required\n");
+        return 2;
+    }
+    if (c.min_per_class < 1 || c.batch_size < 1 || c.loader_threads < 1) {
+        fprintf(stderr, "trainer calibrate: --min-per-class, --batch-size and "
+                "--loader-threads must be at least 1\n");
+        return 2;
+    }
+    cnn_error err;
+    if (calibrate_run(&c, &err)) {
+        fprintf(stderr, "trainer calibrate: %s\n", err.message);
+        return err.code == CNN_ERR_ARG ? 2 : 1;
     }
     return 0;
 }
@@ -344,6 +396,8 @@ int main(int argc, char **argv)
         return run_evaluate(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "export"))
         return run_export(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "calibrate"))
+        return run_calibrate(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train"))
         return run_train(argc, argv, 2);
     return run_train(argc, argv, 1);
