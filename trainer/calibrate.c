@@ -1,7 +1,6 @@
 /* calibrate.c - re-chooses the decision threshold of a saved model on a
  * labelled split with the rule of training, reports the change, and saves
  * the model with the new threshold as a new file. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +48,12 @@ cnn_status calibrate_run(const calibrate_options *o, cnn_error *err)
                         "the calibrated model to a new file");
     cnn_set_threads(o->threads);
     cnn_model *m;
-    cnn_status s = cnn_model_load(&m, o->model_file, err);
+    data_list d;
+    float *prob;
+    cnn_status s = evaluate_model_on_split(o->model_file, o->split_dir, o->batch_size,
+                                           o->loader_threads, &m, &d, &prob, err);
     if (s)
         return s;
-    data_list d;
-    if ((s = data_list_open(&d, o->split_dir, err))) {
-        cnn_model_free(m);
-        return s;
-    }
     int per_class[2] = {0, 0};
     for (int i = 0; i < d.count; i++)
         per_class[d.labels[i]]++;
@@ -64,11 +61,6 @@ cnn_status calibrate_run(const calibrate_options *o, cnn_error *err)
         s = cnn_fail(err, CNN_ERR_ARG, "%s has %d NORMAL and %d PNEUMONIA images; "
                      "calibration needs at least %d of each (--min-per-class)",
                      o->split_dir, per_class[0], per_class[1], o->min_per_class);
-    float *prob = s ? NULL : malloc((size_t)d.count * sizeof *prob);
-    if (!s && !prob)
-        s = cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
-    if (!s)
-        s = evaluate_predict(m, &d, o->batch_size, o->loader_threads, prob, err);
     if (!s) {
         cnn_model_config *cfg = cnn_model_config_of(m);
         double threshold = metrics_choose_threshold(prob, d.labels, (size_t)d.count,

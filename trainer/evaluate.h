@@ -23,11 +23,14 @@ typedef struct {
 
 void eval_options_default(eval_options *o);
 
-/* The model's probability of PNEUMONIA for every image of d, in order, into
- * prob (d->count values); batch images per forward pass, images decoded by
- * loader_threads threads. */
-cnn_status evaluate_predict(cnn_model *m, const data_list *d, int batch,
-                            int loader_threads, float *prob, cnn_error *err);
+/* Loads the model, lists the split's images (NORMAL/, PNEUMONIA/) and
+ * predicts each: *prob (malloc'd) holds the probability of PNEUMONIA of
+ * d->paths[i] at i. batch images per forward pass, decoded by
+ * loader_threads threads. On failure there is nothing to free. */
+cnn_status evaluate_model_on_split(const char *model_file, const char *split_dir,
+                                  int batch, int loader_threads, cnn_model **m,
+                                  data_list *d, float **prob, cnn_error *err);
+
 cnn_status evaluate_run(const eval_options *o, cnn_error *err);
 
 /* Writes <out_dir>/eval_<name>.{txt,csv,json}, roc_<name>.csv,
