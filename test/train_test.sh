@@ -214,6 +214,14 @@ if "$trainer" "${small[@]}" --out "$tmp/bad" --bn-running-stats 2> "$tmp/err.txt
     fail "--bn-running-stats without a pretrained base was accepted"
 fi
 grep -q "pretrained base" "$tmp/err.txt" || fail "refusal does not say why"
+for cmd in "evaluate --batch-size 0" "calibrate --out $tmp/bad.safetensors --min-per-class 0"; do
+    rc=0
+    # shellcheck disable=SC2086 # cmd is split into the subcommand and its flags
+    "$trainer" $cmd --model-file "$tmp/frozen/model.safetensors" --split "$fixture/test" \
+        > /dev/null 2> "$tmp/err.txt" || rc=$?
+    [ "$rc" -eq 2 ] || fail "trainer $cmd: exit status $rc, expected 2 (bad usage)"
+    grep -q "at least 1" "$tmp/err.txt" || fail "trainer $cmd: refusal does not say why"
+done
 # (into a file: grep -q quitting early would SIGPIPE the trainer under pipefail)
 "$trainer" --help > "$tmp/help.txt"
 grep -q -- "--patience N" "$tmp/help.txt" || fail "--help lacks --patience"

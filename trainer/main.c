@@ -196,6 +196,11 @@ static int run_evaluate(int argc, char **argv)
         fprintf(stderr, "trainer evaluate: --model-file and --split are required\n");
         return 2;
     }
+    if (e.batch_size < 1 || e.loader_threads < 1) {
+        fprintf(stderr, "trainer evaluate: --batch-size and --loader-threads must be "
+                "at least 1\n");
+        return 2;
+    }
     cnn_error err;
     if (evaluate_run(&e, &err)) {
         fprintf(stderr, "trainer evaluate: %s\n", err.message);
