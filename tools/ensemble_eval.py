@@ -62,7 +62,11 @@ def weighted_loss(labels, probs):
 
 def choose_threshold(labels, probs):
     positives = sorted((p for y, p in zip(labels, probs) if y), reverse=True)
-    highest = positives[math.ceil(MIN_SENSITIVITY * len(positives)) - 1]
+    # the fewest positives that reach the target, compared as the trainer
+    # does (k / n >= target, not ceil(target * n), which rounding can shift)
+    kept = next(k for k in range(1, len(positives) + 1)
+                if k / len(positives) >= MIN_SENSITIVITY)
+    highest = positives[kept - 1]
     lower = [p for p in probs if p < highest]
     return (highest + max(lower)) / 2 if lower else 0.0
 
