@@ -105,3 +105,32 @@ cnn_status cnn_heatmap_overlay(const cnn_image *img, const float *heat,
     }
     return CNN_OK;
 }
+
+/* Length of [a, b] inside [lo, hi]. */
+static double overlap(double a, double b, double lo, double hi)
+{
+    double from = a > lo ? a : lo, to = b < hi ? b : hi;
+    return to > from ? to - from : 0.0;
+}
+
+double cnn_heatmap_border_share(const float *heat, int h, int w, double band)
+{
+    assert(heat && h > 0 && w > 0 && band >= 0 && band <= 0.5);
+    double total = 0, inner = 0;
+    for (int i = 0; i < h; i++) {
+        /* share of the row's height inside the central square */
+        double fy = overlap((double)i / h, (double)(i + 1) / h, band, 1 - band) * h;
+        for (int j = 0; j < w; j++) {
+            double v = heat[(size_t)i * w + j];
+            if (!(v > 0))
+                continue;
+            double fx = overlap((double)j / w, (double)(j + 1) / w, band, 1 - band) * w;
+            total += v;
+            inner += v * fx * fy;
+        }
+    }
+    if (!(total > 0))
+        return -1;
+    double share = 1 - inner / total;
+    return share < 0 ? 0 : share > 1 ? 1 : share;
+}

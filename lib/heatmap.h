@@ -24,4 +24,14 @@ cnn_status cnn_heatmap_overlay(const cnn_image *img, const float *heat,
                                int heat_h, int heat_w, float alpha,
                                uint8_t **rgb, cnn_error *err);
 
+/* The share of a heat map's mass (sum of its values, negatives counted as
+ * 0) lying in the outer border band of the image: the parts outside the
+ * central square [band, 1 - band]^2 of the unit square the map spans. Each
+ * map cell covers its own rectangle of the image (cell (i, j) spans
+ * [j/w, (j+1)/w] x [i/h, (i+1)/h]) with its value spread evenly over it, so
+ * a cell cut by the band's edge counts in proportion to its area outside.
+ * A uniform map gives 1 - (1 - 2 band)^2 (0.4375 for band 0.125).
+ * band in [0, 0.5]. Returns -1 for a map without mass (all 0). */
+double cnn_heatmap_border_share(const float *heat, int h, int w, double band);
+
 #endif

@@ -1,6 +1,7 @@
 /* test_heatmap.c - the Grad-CAM display: the jet colour scale, bilinear
  * sampling of the map and the blend, against values worked out by hand from
- * the formulas in heatmap.h. */
+ * the formulas in heatmap.h; the share of a map's mass in the border band
+ * (maps whose answer follows from the geometry). */
 #include <check.h>
 #include <stdlib.h>
 
@@ -72,6 +73,68 @@ START_TEST(rgb_image_to_bytes)
 }
 END_TEST
 
+START_TEST(border_share_uniform_map)
+{
+    /* the area outside the central square: 1 - 0.75^2 */
+    float heat[12 * 12];
+    for (int i = 0; i < 12 * 12; i++)
+        heat[i] = 0.3f;
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.125), 0.4375, 1e-12);
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.25), 0.75, 1e-12);
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.0), 0.0, 1e-12);
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.5), 1.0, 1e-12);
+}
+END_TEST
+
+START_TEST(border_share_ring_and_centre)
+{
+    /* 8x8, band 1/8 = exactly the outer ring of cells */
+    float ring[64] = {0}, centre[64] = {0};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            int outer = i == 0 || j == 0 || i == 7 || j == 7;
+            ring[i * 8 + j] = outer ? (float)(i + j + 1) / 16 : 0.0f;
+            centre[i * 8 + j] = outer ? 0.0f : 1.0f;
+        }
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(ring, 8, 8, 0.125), 1.0, 1e-12);
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(centre, 8, 8, 0.125), 0.0, 1e-12);
+    /* both: the ring's share of the total value */
+    float both[64];
+    double ring_sum = 0, total = 0;
+    for (int i = 0; i < 64; i++) {
+        both[i] = ring[i] + centre[i];
+        ring_sum += ring[i];
+        total += both[i];
+    }
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(both, 8, 8, 0.125),
+                            ring_sum / total, 1e-6);
+}
+END_TEST
+
+START_TEST(border_share_cut_cells)
+{
+    /* 12x12 at band 0.125 = 1.5 cells: row 1, column 5 lies half in the top
+     * band; row 1, column 1 lies in it but for a quarter of its area */
+    float heat[144] = {0};
+    heat[1 * 12 + 5] = 1.0f;
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.125), 0.5, 1e-12);
+    heat[1 * 12 + 5] = 0.0f;
+    heat[1 * 12 + 1] = 0.8f;
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(heat, 12, 12, 0.125), 0.75, 1e-12);
+    /* not square: 2 rows x 4 columns, band 0.25 = one column, half a row */
+    float wide[8] = {0, 0, 0, 0, 0, 1, 0, 0};
+    ck_assert_double_eq_tol(cnn_heatmap_border_share(wide, 2, 4, 0.25), 0.5, 1e-12);
+}
+END_TEST
+
+START_TEST(border_share_empty_map)
+{
+    float zero[9] = {0}, negative[4] = {-1, -2, 0, -0.5f};
+    ck_assert_double_eq(cnn_heatmap_border_share(zero, 3, 3, 0.125), -1.0);
+    ck_assert_double_eq(cnn_heatmap_border_share(negative, 2, 2, 0.125), -1.0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("heatmap");
@@ -81,5 +144,11 @@ int main(void)
     tcase_add_test(tc, blend_samples_bilinearly);
     tcase_add_test(tc, rgb_image_to_bytes);
     suite_add_tcase(s, tc);
+    TCase *border = tcase_create("border share");
+    tcase_add_test(border, border_share_uniform_map);
+    tcase_add_test(border, border_share_ring_and_centre);
+    tcase_add_test(border, border_share_cut_cells);
+    tcase_add_test(border, border_share_empty_map);
+    suite_add_tcase(s, border);
     return run_suite(s);
 }
