@@ -19,7 +19,7 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
     float *input = malloc((size_t)3 * s * s * sizeof *input); /* [3, s, s] */
     if (!input)
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for the model input");
-    cnn_status st = cnn_image_to_input(img, s, cfg->preprocess, input, err);
+    cnn_status st = cnn_model_input(cfg, img, input, err);
     if (st == CNN_OK) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

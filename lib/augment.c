@@ -1,11 +1,13 @@
 /* augment.c - random affine warp (rotation, zoom, flip, translation) with
- * bilinear sampling and a replicated border, brightness and contrast; and
- * a preview grid of augmented samples. */
+ * bilinear sampling and a replicated border, border patches and marker
+ * glyphs, gamma, brightness and contrast, pipeline degradations; and a
+ * preview grid of augmented samples. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "augment.h"
+#include "degrade.h"
 
 cnn_augment_params cnn_augment_defaults(void)
 {
@@ -14,7 +16,14 @@ cnn_augment_params cnn_augment_defaults(void)
                                 .translate = 0.05f,
                                 .hflip = 0,
                                 .brightness = 0.1f,
-                                .contrast = 0.1f};
+                                .contrast = 0.1f,
+                                .gamma = 0.3f,
+                                .erase = 0.3f,
+                                .markers = 0.3f,
+                                .rescale_min = 0.35f,
+                                .blur = 1.2f,
+                                .noise = 4.0f,
+                                .jpeg_min = 30};
 }
 
 /* Uniform in [-1, 1). */
@@ -23,12 +32,45 @@ static float symmetric_uniform(cnn_rng *rng)
     return 2.0f * cnn_rng_uniform(rng) - 1.0f;
 }
 
+/* Uniform in [0, 1). */
+#define U(i) (0.5f * (u[i] + 1.0f))
+
+/* A patch of 8-25% of each side touching a border or a corner (where in
+ * the training X-rays the hospital's labels and film edges are). */
+static void draw_patch(const float *u, float rect[4])
+{
+    float w = 0.08f + 0.17f * U(0), h = 0.08f + 0.17f * U(1);
+    int where = (int)(8.0f * U(2)) % 8; /* 4 sides, then 4 corners */
+    float along = U(3);
+    float x = (where == 1 || where == 5 || where == 7) ? 1.0f - w
+              : (where == 0 || where == 2) ? along * (1.0f - w) : 0.0f;
+    float y = (where == 2 || where == 6 || where == 7) ? 1.0f - h
+              : (where == 1 || where == 3) ? along * (1.0f - h) : 0.0f;
+    rect[0] = x, rect[1] = y, rect[2] = w, rect[3] = h;
+}
+
+/* A glyph of 4-8% of the width, anywhere in the outer fifth of the image
+ * (where laterality markers such as "R" sit). */
+static void draw_glyph(const float *u, float rect[4])
+{
+    float size = 0.04f + 0.04f * U(0);
+    float a = U(1) * (1.0f - size), b = 0.2f * U(2) * (1.0f - size);
+    int side = (int)(4.0f * U(3)) % 4;
+    float x = side < 2 ? a : side == 2 ? b : 1.0f - size - b;
+    float y = side == 0 ? b : side == 1 ? 1.0f - size - b : a;
+    rect[0] = x, rect[1] = y, rect[2] = size, rect[3] = size * 1.4f;
+}
+
+enum { DRAWS = 41 };
+
 void cnn_augment_sample(const cnn_augment_params *p, cnn_rng *rng,
                         cnn_augment_draw *d)
 {
-    float u[7];
-    for (int i = 0; i < 7; i++)
+    float u[DRAWS];
+    for (int i = 0; i < DRAWS; i++)
         u[i] = symmetric_uniform(rng);
+    const uint64_t noise_seed = cnn_rng_next(rng);
+    memset(d, 0, sizeof *d);
     d->angle_deg = p->rotation_deg * u[0];
     d->scale = 1.0f + p->zoom * u[1];
     d->shift_x = p->translate * u[2];
@@ -36,11 +78,101 @@ void cnn_augment_sample(const cnn_augment_params *p, cnn_rng *rng,
     d->flip = p->hflip && u[4] < 0.0f;
     d->brightness = 1.0f + p->brightness * u[5];
     d->contrast = 1.0f + p->contrast * u[6];
+    d->gamma = p->gamma > 0.0f ? expf(p->gamma * u[7]) : 1.0f;
+    if (U(8) < p->erase) {
+        d->patches = U(9) < 0.5f ? 1 : 2;
+        for (int i = 0; i < d->patches; i++) {
+            const float *v = u + 10 + 5 * i;
+            draw_patch(v, d->patch[i]);
+            /* black, white or any grey, a third each */
+            float kind = U(4) * 3.0f;
+            d->patch_level[i] = kind < 1.0f ? 0.0f : kind < 2.0f ? 255.0f
+                                                 : 255.0f * (kind - 2.0f);
+        }
+    }
+    if (U(20) < p->markers) {
+        d->glyphs = U(21) < 0.5f ? 1 : 2;
+        for (int i = 0; i < d->glyphs; i++) {
+            const float *v = u + 22 + 6 * i;
+            draw_glyph(v, d->glyph[i]);
+            d->glyph_level[i] = 190.0f + 65.0f * U(4);
+            d->glyph_shape[i] = (int)(4.0f * U(5)) % 4;
+        }
+    }
+    static const cnn_resize_filter down[] = {CNN_RESIZE_NEAREST, CNN_RESIZE_BOX,
+                                             CNN_RESIZE_BILINEAR, CNN_RESIZE_BICUBIC,
+                                             CNN_RESIZE_LANCZOS};
+    d->rescale = 1.0f;
+    if (p->rescale_min > 0.0f && U(34) < 0.5f) {
+        d->rescale = p->rescale_min + (1.0f - p->rescale_min) * U(35);
+        d->rescale_down = down[(int)(5.0f * U(36)) % 5];
+        d->rescale_up = U(40) < 0.5f ? CNN_RESIZE_BILINEAR : CNN_RESIZE_BICUBIC;
+    }
+    /* Each step below is decided by one draw: given U < 1/2, 2U is again
+     * uniform in [0, 1) and sets the strength. */
+    if (p->blur > 0.0f && U(37) < 0.5f)
+        d->blur_sigma = p->blur * 2.0f * U(37);
+    if (p->noise > 0.0f && U(38) < 0.5f) {
+        d->noise_sd = p->noise * 2.0f * U(38);
+        d->noise_seed = noise_seed;
+    }
+    if (p->jpeg_min > 0 && p->jpeg_min <= 95 && U(39) < 0.5f) {
+        int span = 95 - p->jpeg_min + 1;
+        int q = p->jpeg_min + (int)(2.0f * U(39) * (float)span);
+        d->jpeg_quality = q < 95 ? q : 95;
+    }
 }
+#undef U
 
 static float clampf(float v, float lo, float hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A block of the glyph's level with one or two dark strokes cut out, so
+ * that it looks like a lead letter on the film rather than a plain
+ * square. */
+static void draw_glyph_pixels(cnn_image *img, const float rect[4], float level,
+                              int shape)
+{
+    int x = (int)lrintf(rect[0] * img->width), y = (int)lrintf(rect[1] * img->height);
+    int gw = (int)lrintf(rect[2] * img->width), gh = (int)lrintf(rect[3] * img->height);
+    if (gw < 3 || gh < 3)
+        return;
+    int sw = gw / 3 > 0 ? gw / 3 : 1, sh = gh / 3 > 0 ? gh / 3 : 1;
+    cnn_image_fill_rect(img, x, y, gw, gh, level);
+    const float dark = 0.25f * level;
+    if (shape & 1) /* an open side: a C or U */
+        cnn_image_fill_rect(img, x + sw, y + sh, gw - sw, sh, dark);
+    else /* a hole: an O or D */
+        cnn_image_fill_rect(img, x + sw, y + sh, sw, sh, dark);
+    if (shape & 2) /* a notch below: R- or A-like legs */
+        cnn_image_fill_rect(img, x + sw, y + 2 * sh + sh / 2, sw, gh - 2 * sh - sh / 2, dark);
+}
+
+/* The pipeline steps of a draw, in place on img (may replace its buffer). */
+static cnn_status degrade(const cnn_augment_draw *d, cnn_image *img,
+                          cnn_error *err)
+{
+    cnn_status st = CNN_OK;
+    if (d->rescale < 1.0f)
+        st = cnn_image_rescale_roundtrip(img, d->rescale, d->rescale_down,
+                                         d->rescale_up, err);
+    if (st == CNN_OK && d->blur_sigma > 0.0f)
+        st = cnn_image_gaussian_blur(img, d->blur_sigma, err);
+    if (st == CNN_OK && d->noise_sd > 0.0f)
+        cnn_image_add_noise(img, d->noise_sd, d->noise_seed);
+    if (st == CNN_OK && d->jpeg_quality > 0) {
+        cnn_image jpeg;
+        st = cnn_image_jpeg_roundtrip(img, d->jpeg_quality, &jpeg, err);
+        if (st == CNN_OK) {
+            cnn_image_free(img);
+            *img = jpeg;
+        }
+    }
+    if (st != CNN_OK)
+        cnn_image_free(img);
+    return st;
 }
 
 cnn_status cnn_augment_apply(const cnn_augment_draw *d, const cnn_image *src,
@@ -85,6 +217,16 @@ cnn_status cnn_augment_apply(const cnn_augment_draw *d, const cnn_image *src,
         }
     }
 
+    for (int i = 0; i < d->patches; i++)
+        cnn_image_fill_rect(dst, (int)lrintf(d->patch[i][0] * w),
+                            (int)lrintf(d->patch[i][1] * h),
+                            (int)lrintf(d->patch[i][2] * w),
+                            (int)lrintf(d->patch[i][3] * h), d->patch_level[i]);
+    for (int i = 0; i < d->glyphs; i++)
+        draw_glyph_pixels(dst, d->glyph[i], d->glyph_level[i], d->glyph_shape[i]);
+    if (d->gamma != 1.0f)
+        cnn_image_gamma(dst, d->gamma);
+
     /* Photometric: factors of exactly 1 are skipped so that the identity
      * stays exact. */
     const size_t n = plane * c;
@@ -100,7 +242,7 @@ cnn_status cnn_augment_apply(const cnn_augment_draw *d, const cnn_image *src,
     if (d->brightness != 1.0f)
         for (size_t i = 0; i < n; i++)
             dst->data[i] = clampf(dst->data[i] * d->brightness, 0.0f, 255.0f);
-    return CNN_OK;
+    return degrade(d, dst, err);
 }
 
 cnn_status cnn_augment_image(const cnn_augment_params *p, cnn_rng *rng,

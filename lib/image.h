@@ -58,6 +58,31 @@ cnn_status cnn_image_alloc(cnn_image *img, int width, int height, int channels,
 cnn_status cnn_image_resize(const cnn_image *src, int out_w, int out_h,
                             cnn_image *dst, cnn_error *err);
 
+/* Pillow's resampling filters: the same support rule (widened by the scale
+ * factor when downscaling) with another kernel; NEAREST is plain point
+ * sampling, which aliases when downscaling as many pipelines do. */
+typedef enum {
+    CNN_RESIZE_BICUBIC,  /* Keys a = -0.5, support 2 (the default) */
+    CNN_RESIZE_BILINEAR, /* triangle, support 1 */
+    CNN_RESIZE_BOX,      /* area average, support 1/2 */
+    CNN_RESIZE_LANCZOS,  /* Lanczos-3 */
+    CNN_RESIZE_NEAREST
+} cnn_resize_filter;
+
+const char *cnn_resize_filter_name(cnn_resize_filter f); /* "bicubic", ... */
+cnn_status cnn_resize_filter_parse(const char *name, cnn_resize_filter *out,
+                                   cnn_error *err);
+cnn_status cnn_image_resize_filter(const cnn_image *src, int out_w, int out_h,
+                                   cnn_resize_filter filter, cnn_image *dst,
+                                   cnn_error *err);
+
+/* Encodes img as a baseline JPEG at quality 1..100 with libjpeg-turbo (grey
+ * stays grey; RGB with libjpeg's default 4:2:0 chroma subsampling, as
+ * Pillow's save does), in memory, and decodes it again into dst: what a
+ * JPEG export does to the pixels. Pixels are rounded to 8 bits first. */
+cnn_status cnn_image_jpeg_roundtrip(const cnn_image *src, int quality,
+                                    cnn_image *dst, cnn_error *err);
+
 /* How a model wants its 0..255 pixels scaled. The _STANDARDIZED modes
  * first move each image's grey levels to one mean and spread (those of the
  * average training X-ray), so that exposure and contrast, which differ
@@ -93,6 +118,18 @@ int cnn_image_collapse_grey(cnn_image *img);
  * of one grey level becomes the standard mean. */
 cnn_status cnn_image_to_input(const cnn_image *img, int size, cnn_preproc p,
                               float *out, cnn_error *err);
+
+/* The two halves of a model's input pipeline (cnn_model_input in model.h
+ * runs both; the training loader augments between them). */
+/* img brought to size x size with the filter, into out (a copy when it is
+ * already that size). */
+cnn_status cnn_input_resize(const cnn_image *img, int size,
+                            cnn_resize_filter filter, cnn_image *out,
+                            cnn_error *err);
+/* A size x size image through a JPEG round trip at jpeg_quality (0: none)
+ * and the scaling of cnn_image_to_input, into out [3][size][size]. */
+cnn_status cnn_input_finish(const cnn_image *sized, int jpeg_quality,
+                            cnn_preproc p, float *out, cnn_error *err);
 
 /* Writes 8-bit RGB (interleaved, width*height*3 bytes) as PNG, to a file or
  * to a malloc'd buffer (*out_bytes, *out_len; caller frees). */

@@ -67,21 +67,20 @@ static void assign_slot(cnn_loader *l, slot *s)
     }
 }
 
-/* decode -> resize -> augment -> scale, into x [3][size][size]. */
+/* decode -> resize -> augment -> JPEG -> scale, into x [3][size][size]:
+ * the model's input pipeline (cnn_model_input) with augmentation in it. */
 static cnn_status load_sample(const cnn_loader *l, int sample, uint64_t key,
                               float *x, cnn_error *err)
 {
     const int size = l->cfg.image_size;
-    cnn_image img = {0}, resized = {0}, augmented = {0};
+    cnn_image img = {0}, sized = {0}, augmented = {0};
     cnn_status st = cnn_image_load(l->cfg.dataset->samples[sample].path,
                                    l->cfg.max_pixels, &img, err);
-    const cnn_image *cur = &img;
-    if (st == CNN_OK)
+    if (st == CNN_OK) {
         cnn_image_collapse_grey(&img); /* same input, a third of the work */
-    if (st == CNN_OK && (img.width != size || img.height != size)) {
-        st = cnn_image_resize(&img, size, size, &resized, err);
-        cur = &resized;
+        st = cnn_input_resize(&img, size, l->cfg.resize_filter, &sized, err);
     }
+    const cnn_image *cur = &sized;
     if (st == CNN_OK && l->cfg.augment) {
         cnn_rng rng;
         cnn_rng_seed(&rng, l->cfg.seed ^ (key * 0xd1b54a32d192ed03ULL));
@@ -89,9 +88,9 @@ static cnn_status load_sample(const cnn_loader *l, int sample, uint64_t key,
         cur = &augmented;
     }
     if (st == CNN_OK)
-        st = cnn_image_to_input(cur, size, l->cfg.preproc, x, err);
+        st = cnn_input_finish(cur, l->cfg.jpeg_quality, l->cfg.preproc, x, err);
     cnn_image_free(&img);
-    cnn_image_free(&resized);
+    cnn_image_free(&sized);
     cnn_image_free(&augmented);
     return st;
 }

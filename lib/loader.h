@@ -31,6 +31,8 @@ typedef struct {
     int batch_size;
     int image_size;             /* model input side: x is [3][size][size] */
     cnn_preproc preproc;
+    cnn_resize_filter resize_filter;   /* the model's input pipeline */
+    int jpeg_quality;                  /* (cnn_model_config); 0: no JPEG */
     const cnn_augment_params *augment; /* copied; NULL: none (validation) */
     int shuffle;                /* 1: a new order every epoch */
     int drop_last;              /* 1: no final partial batch */

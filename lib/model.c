@@ -51,6 +51,8 @@ void cnn_model_config_default(cnn_model_config *cfg, cnn_arch arch)
     snprintf(cfg->class_names[0], sizeof cfg->class_names[0], "NORMAL");
     snprintf(cfg->class_names[1], sizeof cfg->class_names[1], "PNEUMONIA");
     cfg->threshold = 0.5f;
+    cfg->resize_filter = CNN_RESIZE_BILINEAR;
+    cfg->input_jpeg_quality = 75;
     snprintf(cfg->version, sizeof cfg->version, "0");
     if (arch == CNN_ARCH_INCEPTION_V3) {
         cfg->input_size = 299;
@@ -214,6 +216,9 @@ static cnn_status read_config(const cnn_st_file *f, const char *path,
     if (st != CNN_OK)
         return st;
     cnn_model_config_default(cfg, arch);
+    /* files from before the input pipeline was recorded (model v1) */
+    cfg->resize_filter = CNN_RESIZE_BICUBIC;
+    cfg->input_jpeg_quality = 0;
     if ((v = cnn_st_metadata(f, "head"))) {
         if (strcmp(v, "binary") == 0)
             cfg->head = CNN_HEAD_BINARY;
@@ -228,6 +233,10 @@ static cnn_status read_config(const cnn_st_file *f, const char *path,
         st = parse_int("input_size", v, &cfg->input_size, err);
     if (st == CNN_OK && (v = cnn_st_metadata(f, "preprocessing")))
         st = cnn_preproc_parse(v, &cfg->preprocess, err);
+    if (st == CNN_OK && (v = cnn_st_metadata(f, "resize_filter")))
+        st = cnn_resize_filter_parse(v, &cfg->resize_filter, err);
+    if (st == CNN_OK && (v = cnn_st_metadata(f, "input_jpeg_quality")))
+        st = parse_int("input_jpeg_quality", v, &cfg->input_jpeg_quality, err);
     if (st == CNN_OK && (v = cnn_st_metadata(f, "head_attach")))
         st = copy_string("head_attach", v, cfg->head_attach, sizeof cfg->head_attach, err);
     if (st == CNN_OK && (v = cnn_st_metadata(f, "head_hidden")))
@@ -254,9 +263,11 @@ static cnn_status read_config(const cnn_st_file *f, const char *path,
     if (st != CNN_OK)
         return st;
     if (!(cfg->head_dropout >= 0 && cfg->head_dropout < 1) ||
-        !(cfg->threshold >= 0 && cfg->threshold <= 1))
-        return cnn_fail(err, CNN_ERR_FORMAT, "%s: head_dropout must be in [0, 1) "
-                        "and threshold in [0, 1]", path);
+        !(cfg->threshold >= 0 && cfg->threshold <= 1) ||
+        cfg->input_jpeg_quality < 0 || cfg->input_jpeg_quality > 100)
+        return cnn_fail(err, CNN_ERR_FORMAT, "%s: head_dropout must be in [0, 1), "
+                        "threshold in [0, 1] and input_jpeg_quality in 0..100",
+                        path);
     return CNN_OK;
 }
 
@@ -282,13 +293,15 @@ static cnn_status write_config(cnn_st_writer *w, const cnn_model_config *cfg,
     struct {
         const char *key;
         char value[600];
-    } kv[13];
+    } kv[15];
     int n = 0;
 #define PUT(k, ...) (kv[n].key = k, snprintf(kv[n].value, sizeof kv[n].value, __VA_ARGS__), n++)
     PUT("architecture", "%s", cnn_arch_name(cfg->arch));
     PUT("head", "%s", head_name(cfg->head));
     PUT("input_size", "%d", cfg->input_size);
     PUT("preprocessing", "%s", cnn_preproc_name(cfg->preprocess));
+    PUT("resize_filter", "%s", cnn_resize_filter_name(cfg->resize_filter));
+    PUT("input_jpeg_quality", "%d", cfg->input_jpeg_quality);
     PUT("head_attach", "%s", cfg->head_attach);
     PUT("head_hidden", "%d", cfg->head_hidden);
     float_text(num, sizeof num, cfg->head_dropout);

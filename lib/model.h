@@ -17,6 +17,15 @@ typedef struct {
     cnn_head_kind head;      /* CNN_HEAD_BINARY (default) or CNN_HEAD_NSFWJS */
     int input_size;          /* square input side, e.g. 224 or 299 */
     cnn_preproc preprocess;
+    /* The input pipeline (cnn_model_input): an image not already at
+     * input_size is resized with resize_filter, then, when
+     * input_jpeg_quality > 0, passed through a JPEG export at that quality,
+     * then scaled per `preprocess`. New models: bilinear and 75, the way the
+     * Kermany copies were made from their originals, so that an original
+     * and its copy reach the network alike. Files without these keys
+     * (model v1): bicubic and no JPEG. */
+    cnn_resize_filter resize_filter;
+    int input_jpeg_quality;
     char head_attach[32];    /* backbone layer the head reads: "mixed7", "block5_pool" */
     int head_hidden;         /* units of the hidden dense layer (0: none) */
     float head_dropout;
@@ -70,6 +79,13 @@ cnn_model_config *cnn_model_config_of(cnn_model *m);
 /* The layer Grad-CAM reads (see cnn_model_gradcam). */
 const char *cnn_model_gradcam_layer(const cnn_model *m);
 cnn_net *cnn_model_net(cnn_model *m);
+
+/* The model's input [3][S][S] from a decoded image of any size through the
+ * pipeline of cfg (see cnn_model_config): the one path that training
+ * (cnn_loader, with augmentation between the resize and the JPEG step) and
+ * every program use. */
+cnn_status cnn_model_input(const cnn_model_config *cfg, const cnn_image *img,
+                           float *out, cnn_error *err);
 
 /* Pneumonia probabilities (sigmoid of the logit) of n preprocessed images
  * [n, 3, S, S] (binary head only). */

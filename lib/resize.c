@@ -1,10 +1,12 @@
-/* resize.c - separable antialiased resampling, the same filter and support
- * rule as Pillow's Image.resize default (BICUBIC since Pillow 7):
+/* resize.c - separable antialiased resampling with Pillow's filters and
+ * support rule (Image.resize; BICUBIC is its default since Pillow 7):
  *
  *   scale = in / out; filterscale = max(scale, 1)
  *   output pixel i is centred at (i + 0.5) * scale in input coordinates and
- *   takes input pixels j within filterscale * 2 (the cubic's support) of it,
- *   weighted by cubic((j + 0.5 - centre) / filterscale), normalized to sum 1.
+ *   takes input pixels j within filterscale * support of it, weighted by
+ *   filter((j + 0.5 - centre) / filterscale), normalized to sum 1.
+ *
+ * NEAREST is point sampling (no antialiasing): pixel floor(centre).
  *
  * When downscaling, widening the support by the scale factor makes every
  * input pixel count (an area-aware low-pass), so fine detail averages out
@@ -17,7 +19,7 @@
 #include "image.h"
 
 /* Keys' cubic convolution with a = -0.5 (Pillow's bicubic); support 2. */
-static double cubic(double x)
+static double cubic_filter(double x)
 {
     const double a = -0.5;
     x = fabs(x);
@@ -26,6 +28,63 @@ static double cubic(double x)
     if (x < 2.0)
         return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
     return 0.0;
+}
+
+static double box_filter(double x)
+{
+    return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+}
+
+static double triangle_filter(double x)
+{
+    x = fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static double sinc(double x)
+{
+    if (x == 0.0)
+        return 1.0;
+    x *= 3.14159265358979323846;
+    return sin(x) / x;
+}
+
+static double lanczos_filter(double x)
+{
+    return x > -3.0 && x < 3.0 ? sinc(x) * sinc(x / 3.0) : 0.0;
+}
+
+typedef struct {
+    const char *name;
+    double (*weight)(double);
+    double support;
+} filter_def;
+
+static const filter_def filters[] = {
+    [CNN_RESIZE_BICUBIC] = {"bicubic", cubic_filter, 2.0},
+    [CNN_RESIZE_BILINEAR] = {"bilinear", triangle_filter, 1.0},
+    [CNN_RESIZE_BOX] = {"box", box_filter, 0.5},
+    [CNN_RESIZE_LANCZOS] = {"lanczos", lanczos_filter, 3.0},
+    [CNN_RESIZE_NEAREST] = {"nearest", NULL, 0.0},
+};
+#define FILTER_COUNT ((int)(sizeof filters / sizeof filters[0]))
+
+const char *cnn_resize_filter_name(cnn_resize_filter f)
+{
+    return (int)f >= 0 && (int)f < FILTER_COUNT ? filters[f].name : "unknown";
+}
+
+cnn_status cnn_resize_filter_parse(const char *name, cnn_resize_filter *out,
+                                   cnn_error *err)
+{
+    for (int i = 0; i < FILTER_COUNT; i++)
+        if (strcmp(name, filters[i].name) == 0) {
+            *out = (cnn_resize_filter)i;
+            return CNN_OK;
+        }
+    return cnn_fail(err, CNN_ERR_ARG,
+                    "unknown resize filter \"%s\" (expected bicubic, bilinear, "
+                    "box, lanczos or nearest)", name);
 }
 
 /* For each output index: the first input index, how many follow, and their
@@ -44,11 +103,28 @@ static void kernel_free(kernel_1d *k)
     free(k->weights);
 }
 
-static int kernel_init(kernel_1d *k, int in, int out)
+static int kernel_init(kernel_1d *k, int in, int out, const filter_def *f)
 {
     const double scale = (double)in / out;
+    if (!f->weight) { /* nearest: one tap of weight 1 */
+        k->ksize = 1;
+        k->first = malloc(sizeof(int) * out);
+        k->count = malloc(sizeof(int) * out);
+        k->weights = malloc(sizeof(float) * out);
+        if (!k->first || !k->count || !k->weights) {
+            kernel_free(k);
+            return 0;
+        }
+        for (int i = 0; i < out; i++) {
+            int j = (int)floor((i + 0.5) * scale);
+            k->first[i] = j < in ? j : in - 1;
+            k->count[i] = 1;
+            k->weights[i] = 1.0f;
+        }
+        return 1;
+    }
     const double filterscale = scale > 1.0 ? scale : 1.0;
-    const double support = 2.0 * filterscale;
+    const double support = f->support * filterscale;
     k->ksize = (int)ceil(support) * 2 + 1;
     k->first = malloc(sizeof(int) * out);
     k->count = malloc(sizeof(int) * out);
@@ -70,7 +146,7 @@ static int kernel_init(kernel_1d *k, int in, int out)
         float *dst = k->weights + (size_t)i * k->ksize;
         double total = 0.0;
         for (int j = lo; j < hi; j++) {
-            double w = cubic((j + 0.5 - centre) / filterscale);
+            double w = f->weight((j + 0.5 - centre) / filterscale);
             dst[j - lo] = (float)w;
             total += w;
         }
@@ -123,16 +199,28 @@ static void resample_columns(const float *src, int w, float *dst, int out_h,
 cnn_status cnn_image_resize(const cnn_image *src, int out_w, int out_h,
                             cnn_image *dst, cnn_error *err)
 {
+    return cnn_image_resize_filter(src, out_w, out_h, CNN_RESIZE_BICUBIC, dst,
+                                   err);
+}
+
+cnn_status cnn_image_resize_filter(const cnn_image *src, int out_w, int out_h,
+                                   cnn_resize_filter filter, cnn_image *dst,
+                                   cnn_error *err)
+{
     dst->data = NULL;
     if (out_w <= 0 || out_h <= 0)
         return cnn_fail(err, CNN_ERR_ARG, "cannot resize to %dx%d", out_w, out_h);
+    if ((int)filter < 0 || (int)filter >= FILTER_COUNT)
+        return cnn_fail(err, CNN_ERR_ARG, "unknown resize filter %d", (int)filter);
+    const filter_def *f = &filters[filter];
     const int c = src->channels, in_w = src->width, in_h = src->height;
     cnn_status st = cnn_image_alloc(dst, out_w, out_h, c, err);
     if (st != CNN_OK)
         return st;
     kernel_1d kx = {0}, ky = {0};
     float *tmp = malloc(sizeof(float) * (size_t)in_h * out_w);
-    if (!tmp || !kernel_init(&kx, in_w, out_w) || !kernel_init(&ky, in_h, out_h)) {
+    if (!tmp || !kernel_init(&kx, in_w, out_w, f) ||
+        !kernel_init(&ky, in_h, out_h, f)) {
         free(tmp);
         kernel_free(&kx);
         cnn_image_free(dst);

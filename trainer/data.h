@@ -6,8 +6,9 @@
 #ifndef TRAINER_DATA_H
 #define TRAINER_DATA_H
 
+#include "augment.h"
 #include "cnn.h"
-#include "image.h"
+#include "model.h"
 
 typedef struct {
     int count;
@@ -27,24 +28,19 @@ cnn_status data_split(const data_list *d, double val_fraction, int max_per_class
                       uint64_t seed, int **train, int *n_train, int **val,
                       int *n_val, cnn_error *err);
 
-/* Augmentation strengths; all 0 = none. */
-typedef struct {
-    float rotation_deg, zoom, translate, brightness, contrast;
-    int flip;
-} data_augment;
-
 typedef struct data_loader data_loader;
 
-/* A loader of batches of `batch` images [batch, 3, size, size]. */
-cnn_status data_loader_new(data_loader **out, const data_list *d, int size,
-                           cnn_preproc preproc, int batch, int threads,
-                           cnn_error *err);
+/* A loader of batches of `batch` images [batch, 3, size, size] through
+ * the input pipeline of `model` (size, resize filter, JPEG, scaling). */
+cnn_status data_loader_new(data_loader **out, const data_list *d,
+                           const cnn_model_config *model, int batch,
+                           int threads, cnn_error *err);
 void data_loader_free(data_loader *l);
 /* Starts a pass over order[0..n) (indices into d); aug NULL or all-zero =
  * no augmentation; seed makes the augmentation reproducible. Batches
  * arrive in order; the last may be short. */
 cnn_status data_loader_start(data_loader *l, const int *order, int n,
-                             const data_augment *aug, uint64_t seed,
+                             const cnn_augment_params *aug, uint64_t seed,
                              cnn_error *err);
 /* The next batch: images [*count, 3, size, size], labels [*count];
  * *count = 0 at the end of the pass. */

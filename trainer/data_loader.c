@@ -12,17 +12,26 @@ struct data_loader {
     const data_list *list;
     int size, batch, threads;
     cnn_preproc preproc;
+    cnn_resize_filter resize_filter;
+    int jpeg_quality;
     cnn_loader *pass;
 };
 
-cnn_status data_loader_new(data_loader **out, const data_list *d, int size,
-                           cnn_preproc preproc, int batch, int threads,
-                           cnn_error *err)
+cnn_status data_loader_new(data_loader **out, const data_list *d,
+                           const cnn_model_config *model, int batch,
+                           int threads, cnn_error *err)
 {
     data_loader *l = calloc(1, sizeof *l);
     if (!l)
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
-    *l = (data_loader){d, size, batch, threads < 1 ? 1 : threads, preproc, NULL};
+    *l = (data_loader){d,
+                       model->input_size,
+                       batch,
+                       threads < 1 ? 1 : threads,
+                       model->preprocess,
+                       model->resize_filter,
+                       model->input_jpeg_quality,
+                       NULL};
     *out = l;
     return CNN_OK;
 }
@@ -36,15 +45,11 @@ void data_loader_free(data_loader *l)
 }
 
 cnn_status data_loader_start(data_loader *l, const int *order, int n,
-                             const data_augment *aug, uint64_t seed,
+                             const cnn_augment_params *aug, uint64_t seed,
                              cnn_error *err)
 {
     cnn_loader_destroy(l->pass);
     l->pass = NULL;
-    cnn_augment_params p;
-    if (aug)
-        p = (cnn_augment_params){aug->rotation_deg, aug->zoom, aug->translate,
-                                 aug->flip, aug->brightness, aug->contrast};
     cnn_loader_config cfg = {
         .dataset = l->list->impl,
         .indices = order,
@@ -52,7 +57,9 @@ cnn_status data_loader_start(data_loader *l, const int *order, int n,
         .batch_size = l->batch,
         .image_size = l->size,
         .preproc = l->preproc,
-        .augment = aug ? &p : NULL,
+        .resize_filter = l->resize_filter,
+        .jpeg_quality = l->jpeg_quality,
+        .augment = aug,
         .shuffle = 0,
         .drop_last = 0,
         .seed = seed,

@@ -32,7 +32,7 @@ static cnn_status predict_all(cnn_model *m, const data_list *d, int batch,
     for (int i = 0; !s && i < d->count; i++)
         order[i] = i;
     if (!s)
-        s = data_loader_new(&l, d, size, cfg->preprocess, batch, loader_threads, err);
+        s = data_loader_new(&l, d, cfg, batch, loader_threads, err);
     if (!s)
         s = data_loader_start(l, order, d->count, NULL, 0, err);
     progress p;

@@ -27,8 +27,7 @@ cnn_status preview_augment(const train_options *o, int n, const char *png,
         paths[i] = d.paths[cnn_rng_next(&rng) % (uint64_t)d.count];
     cnn_augment_params p = {0};
     if (!o->no_augment)
-        p = (cnn_augment_params){o->rotation_deg, o->zoom, o->translate, o->flip,
-                                 o->brightness, o->contrast};
+        p = o->aug;
     s = cnn_augment_preview_grid(paths, n, n, o->input_size, &p, o->seed, png, err);
     free(paths);
     data_list_close(&d);

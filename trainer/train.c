@@ -48,13 +48,9 @@ void train_options_default(train_options *o, cnn_arch arch)
     snprintf(o->monitor, sizeof o->monitor, "val_loss");
     o->patience = 3;
     o->min_delta = 1e-3;
-    cnn_augment_params aug = cnn_augment_defaults();
-    o->rotation_deg = aug.rotation_deg;
-    o->zoom = aug.zoom;
-    o->translate = aug.translate;
-    o->flip = aug.hflip;
-    o->brightness = aug.brightness;
-    o->contrast = aug.contrast;
+    o->aug = cnn_augment_defaults();
+    snprintf(o->resize_filter, sizeof o->resize_filter, "bilinear");
+    o->input_jpeg_quality = 75;
     o->min_sensitivity = 0.95;
     o->seed = 42;
     o->loader_threads = 1;
@@ -67,10 +63,12 @@ uint64_t train_derive_seed(uint64_t seed, uint64_t epoch, uint64_t purpose)
                          (purpose * 0xc2b2ae3d27d4eb4fULL));
     return cnn_rng_next(&r);
 }
-static int any_augmentation(const data_augment *a)
+static int any_augmentation(const cnn_augment_params *a)
 {
     return a->rotation_deg > 0 || a->zoom > 0 || a->translate > 0 ||
-           a->brightness > 0 || a->contrast > 0 || a->flip;
+           a->brightness > 0 || a->contrast > 0 || a->hflip || a->gamma > 0 ||
+           a->erase > 0 || a->markers > 0 || a->rescale_min > 0 ||
+           a->blur > 0 || a->noise > 0 || a->jpeg_min > 0;
 }
 
 static void fingerprint(run *r)
@@ -88,12 +86,19 @@ static void fingerprint(run *r)
              o->class_weights, o->finetune_from, o->finetune_lr, o->monitor,
              o->min_delta, o->val_fraction, o->max_per_class, r->aug.rotation_deg,
              r->aug.zoom, r->aug.translate, r->aug.brightness, r->aug.contrast,
-             r->aug.flip, o->cache_features, o->bn_running_stats,
+             r->aug.hflip, o->cache_features, o->bn_running_stats,
              (unsigned long long)o->seed);
     /* appended only when set, so that runs from before the flag resume */
     if (o->standardize)
         strncat(r->fingerprint, " standardize=1",
                 sizeof r->fingerprint - strlen(r->fingerprint) - 1);
+    const cnn_model_config *m = cnn_model_config_of(r->model);
+    size_t used = strlen(r->fingerprint);
+    snprintf(r->fingerprint + used, sizeof r->fingerprint - used,
+             " pipeline=%s/%d aug2=%g,%g,%g,%g,%g,%g,%d",
+             cnn_resize_filter_name(m->resize_filter), m->input_jpeg_quality,
+             r->aug.gamma, r->aug.erase, r->aug.markers, r->aug.rescale_min,
+             r->aug.blur, r->aug.noise, r->aug.jpeg_min);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -127,8 +132,7 @@ static cnn_status train_body(run *r, cnn_error *err)
     cnn_status s;
     if ((s = path_mkdirs(o->out_dir, err)) || (s = train_setup_data(r, err)) ||
         (s = train_setup_model(r, err)) ||
-        (s = data_loader_new(&r->loader, &r->data, o->input_size,
-                             cnn_model_config_of(r->model)->preprocess,
+        (s = data_loader_new(&r->loader, &r->data, cnn_model_config_of(r->model),
                              o->batch_size, o->loader_threads, err)))
         return s;
     fingerprint(r);
@@ -227,8 +231,7 @@ cnn_status train_run(const train_options *o, cnn_error *err)
     r.o = o;
     r.frozen_base = o->backbone[0] != '\0';
     if (!o->no_augment)
-        r.aug = (data_augment){o->rotation_deg, o->zoom, o->translate,
-                               o->brightness, o->contrast, o->flip};
+        r.aug = o->aug;
     r.augment = any_augmentation(&r.aug);
     cnn_status s = train_check_options(o, r.augment, r.frozen_base, err);
     if (!s && o->arch == CNN_ARCH_VGG16 && o->input_size >= 224)

@@ -4,6 +4,7 @@
 #ifndef TRAINER_TRAIN_H
 #define TRAINER_TRAIN_H
 
+#include "augment.h"
 #include "model.h"
 
 typedef struct {
@@ -33,10 +34,10 @@ typedef struct {
     char monitor[16];          /* val_loss | val_auc */
     int patience;
     double min_delta;
-    /* augmentation (0 disables each) */
-    float rotation_deg, zoom, translate, brightness, contrast;
-    int flip;
+    cnn_augment_params aug;    /* strengths; 0 disables each */
     int no_augment;
+    char resize_filter[16];    /* the model's input pipeline (model.h) */
+    int input_jpeg_quality;
     int cache_features;        /* head-only training on cached backbone features */
     int bn_running_stats;      /* trained batch norm keeps normalising with
                                   the pretrained running statistics */

@@ -25,7 +25,7 @@ typedef struct {
     int feat_c;               /* channels at the head's input */
     int frozen_base;          /* 1: pretrained backbone, frozen in stage 1 */
     int augment;              /* any augmentation strength > 0 */
-    data_augment aug;
+    cnn_augment_params aug;
     data_list data;
     int *train_idx, n_train, *val_idx, n_val;
     int *train_lab, *val_lab;

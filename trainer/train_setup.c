@@ -123,7 +123,14 @@ cnn_status train_setup_model(run *r, cnn_error *err)
         cfg.preprocess = cfg.preprocess == CNN_PREPROC_SYMMETRIC
                              ? CNN_PREPROC_SYMMETRIC_STANDARDIZED
                              : CNN_PREPROC_UNIT_STANDARDIZED;
-    cnn_status s = cnn_model_create(&r->model, &cfg, train_derive_seed(o->seed, 0, 1), err);
+    cnn_status s = cnn_resize_filter_parse(o->resize_filter, &cfg.resize_filter, err);
+    if (s)
+        return s;
+    if (o->input_jpeg_quality < 0 || o->input_jpeg_quality > 100)
+        return cnn_fail(err, CNN_ERR_ARG, "--input-jpeg %d outside 0..100",
+                        o->input_jpeg_quality);
+    cfg.input_jpeg_quality = o->input_jpeg_quality;
+    s = cnn_model_create(&r->model, &cfg, train_derive_seed(o->seed, 0, 1), err);
     if (s)
         return s;
     r->net = cnn_model_net(r->model);
