@@ -369,10 +369,37 @@ static cnn_status place_data(cnn_st_file *f, const byte_range *ranges,
     return CNN_OK;
 }
 
+/* cJSON skips a NUL byte between tokens as white space and ends a name at
+ * one (raw, or escaped as \u0000), so a header holding one would be read
+ * as something else than it says: refused up front. A backslash outside a
+ * string is a JSON error anyway, so no string tracking is needed. */
+static cnn_status refuse_nul(const cnn_st_file *f, const char *json, size_t len,
+                             cnn_error *err)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '\0')
+            return cnn_fail(err, CNN_ERR_FORMAT,
+                            "%s: the header holds a NUL byte at byte %zu of "
+                            "the header", f->path, i);
+        if (json[i] != '\\' || i + 1 >= len)
+            continue;
+        if (i + 5 < len && json[i + 1] == 'u' &&
+            !memcmp(json + i + 2, "0000", 4))
+            return cnn_fail(err, CNN_ERR_FORMAT,
+                            "%s: the header holds an escaped NUL (\\u0000) at "
+                            "byte %zu of the header", f->path, i);
+        i++; /* skip the escaped character: \\u0000 is no NUL */
+    }
+    return CNN_OK;
+}
+
 static cnn_status parse_header(cnn_st_file *f, const char *json, size_t len,
                                size_t data_size, const unsigned char *data,
                                cnn_error *err)
 {
+    cnn_status nul = refuse_nul(f, json, len, err);
+    if (nul != CNN_OK)
+        return nul;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) {

@@ -216,24 +216,31 @@ END_TEST
 
 /* ---------------------------------------------------------------- malformed */
 
-/* Writes a file: u64 header length (header_len < 0: the real length), the
- * header text, then data_len bytes of data. */
-static const char *write_raw(const char *name, long long header_len,
-                             const char *header, size_t data_len)
+/* Writes a file: u64 header length n, header_bytes bytes of header (which
+ * may hold NUL bytes), then data_len bytes of data. */
+static const char *write_bytes(const char *name, uint64_t n, const char *header,
+                               size_t header_bytes, size_t data_len)
 {
     const char *path = tmp_path(name);
     FILE *fp = fopen(path, "wb");
     ck_assert(fp != NULL);
-    uint64_t n = header_len < 0 ? strlen(header) : (uint64_t)header_len;
     unsigned char len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (unsigned char)(n >> (8 * i));
     fwrite(len, 1, 8, fp);
-    fwrite(header, 1, strlen(header), fp);
+    fwrite(header, 1, header_bytes, fp);
     for (size_t i = 0; i < data_len; i++)
         fputc((int)(i * 7), fp);
     fclose(fp);
     return path;
+}
+
+/* The same with a header text (header_len < 0: its real length). */
+static const char *write_raw(const char *name, long long header_len,
+                             const char *header, size_t data_len)
+{
+    uint64_t n = header_len < 0 ? strlen(header) : (uint64_t)header_len;
+    return write_bytes(name, n, header, strlen(header), data_len);
 }
 
 static void expect_rejected(const char *path, cnn_status code,
@@ -324,6 +331,25 @@ START_TEST(rejects_malformed_files)
     expect_rejected(write_raw("duplicate", -1,
                               "{" T("x", "[2]", 0, 8) "," T("x", "[2]", 8, 16) "}", 16),
                     CNN_ERR_FORMAT, "appears twice");
+
+    /* NUL bytes, raw or escaped, would cut names short: refused as such */
+    static const char nul_name[] = "{\"x\0y\":{\"dtype\":\"F32\",\"shape\":[1],"
+                                   "\"data_offsets\":[0,4]}}";
+    expect_rejected(write_bytes("nul_name", sizeof nul_name - 1, nul_name,
+                                sizeof nul_name - 1, 4),
+                    CNN_ERR_FORMAT, "NUL byte at byte 3 of the header");
+    static const char nul_space[] = "{\0" T("x", "[1]", 0, 4) "}";
+    expect_rejected(write_bytes("nul_space", sizeof nul_space - 1, nul_space,
+                                sizeof nul_space - 1, 4),
+                    CNN_ERR_FORMAT, "NUL byte at byte 1 of the header");
+    expect_rejected(write_raw("nul_escaped", -1, "{" T("x\\u0000y", "[1]", 0, 4) "}", 4),
+                    CNN_ERR_FORMAT, "escaped NUL (\\u0000) at byte 3 of the header");
+    /* an escaped backslash followed by the text u0000 is no NUL */
+    ck_assert(cnn_st_open(&f, write_raw("backslash_u", -1,
+                                        "{" T("x\\\\u0000y", "[1]", 0, 4) "}", 4),
+                          &err) == CNN_OK);
+    ck_assert_str_eq(cnn_st_tensor_at(f, 0)->name, "x\\u0000y");
+    cnn_st_close(f);
 
     /* gaps and unordered offsets are fine */
     ck_assert(cnn_st_open(&f, write_raw("gaps", -1,
