@@ -112,7 +112,7 @@ cnn_status cnn_mahalanobis_fit(const float *x, int n, int dim,
         for (size_t i = 0; i < p; i++)
             for (size_t j = 0; j < p; j++)
                 factor[i * p + j] = j <= i ? (float)c[i * p + j] : 0.0f;
-        *out = (cnn_mahalanobis){dim, owned, factor, owned};
+        *out = (cnn_mahalanobis){dim, owned, factor};
         owned = NULL;
     }
     free(mean);
@@ -122,7 +122,7 @@ cnn_status cnn_mahalanobis_fit(const float *x, int n, int dim,
     return st;
 }
 
-cnn_status cnn_mahalanobis_wrap(const float *mean, const float *factor,
+cnn_status cnn_mahalanobis_copy(const float *mean, const float *factor,
                                 int dim, cnn_mahalanobis *out, cnn_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -138,7 +138,13 @@ cnn_status cnn_mahalanobis_wrap(const float *mean, const float *factor,
                                 "Cholesky factor (finite, lower triangular, "
                                 "positive diagonal)", i, j, (double)v);
         }
-    *out = (cnn_mahalanobis){dim, mean, factor, NULL};
+    float *owned = malloc((p + p * p) * sizeof *owned);
+    if (!owned)
+        return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for a %d x %d "
+                        "covariance", dim, dim);
+    memcpy(owned, mean, p * sizeof *owned);
+    memcpy(owned + p, factor, p * p * sizeof *owned);
+    *out = (cnn_mahalanobis){dim, owned, owned + p};
     return CNN_OK;
 }
 
@@ -167,6 +173,6 @@ cnn_status cnn_mahalanobis_distance(const cnn_mahalanobis *m, const float *x,
 
 void cnn_mahalanobis_free(cnn_mahalanobis *m)
 {
-    free(m->owned);
+    free(m->mean);
     memset(m, 0, sizeof *m);
 }

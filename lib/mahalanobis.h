@@ -26,12 +26,10 @@
 #define CNN_MAHALANOBIS_MIN_SHRINKAGE 1e-3
 
 typedef struct {
-    int dim;                /* 0: no statistics */
-    const float *mean;      /* [dim] */
-    const float *factor;    /* [dim][dim] row-major; its lower triangle
-                               (with the diagonal) is L, the rest is 0 */
-    float *owned;           /* the memory of mean and factor when fitted
-                               here; NULL when they point into a file */
+    int dim;         /* 0: no statistics */
+    float *mean;     /* [dim], followed in the same allocation by */
+    float *factor;   /* [dim][dim] row-major: its lower triangle (with the
+                        diagonal) is L, the rest is 0 */
 } cnn_mahalanobis;
 
 /* Fits mean and C to n samples x [n][dim] (n >= 2). *shrinkage (may be
@@ -41,10 +39,10 @@ cnn_status cnn_mahalanobis_fit(const float *x, int n, int dim,
                                cnn_mahalanobis *out, double *shrinkage,
                                cnn_error *err);
 
-/* Statistics stored elsewhere (e.g. a mapped model file), used in place:
- * checks that every value is finite, that L's diagonal is positive and
+/* A copy of statistics stored elsewhere (e.g. in a model file), after
+ * checking that every value is finite, that L's diagonal is positive and
  * that its upper triangle is 0 (CNN_ERR_FORMAT otherwise, naming what). */
-cnn_status cnn_mahalanobis_wrap(const float *mean, const float *factor,
+cnn_status cnn_mahalanobis_copy(const float *mean, const float *factor,
                                 int dim, cnn_mahalanobis *out, cnn_error *err);
 
 /* The distance of x [dim] into *out (CNN_ERR_NOMEM for the dim doubles of
