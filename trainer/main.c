@@ -5,6 +5,8 @@
  *   trainer evaluate [options]           evaluate a saved model on a split
  *   trainer export --model-file IN --out OUT   copy a model for shipping
  *   trainer calibrate [options]          choose the threshold on a site's images
+ *   trainer originals [options]          originals against their copies
+ *   trainer border-mass [options]        Grad-CAM heat in the image border
  *   trainer --preview-augment N grid.png write N augmented training samples
  */
 #include <errno.h>
@@ -13,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "border_mass.h"
 #include "calibrate.h"
 #include "evaluate.h"
 #include "export.h"
+#include "originals.h"
 #include "preview.h"
 #include "train.h"
 
@@ -149,6 +153,8 @@ static void train_usage(const option *opts, int n)
            "       trainer evaluate --model-file FILE --split DIR [options]\n"
            "       trainer export --model-file IN --out OUT\n"
            "       trainer calibrate --model-file IN --split DIR --out OUT [options]\n"
+           "       trainer originals --model-file F --originals DIR --copies DIR [options]\n"
+           "       trainer border-mass --model-file F (--data DIR | --split DIR) [options]\n"
            "       trainer --preview-augment N grid.png [train options]\n\n"
            "Trains the pneumonia classifier on DATA/train (NORMAL/, PNEUMONIA/),\n"
            "with a patient-grouped, stratified validation split carved from it.\n"
@@ -412,6 +418,10 @@ int main(int argc, char **argv)
         return run_export(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "calibrate"))
         return run_calibrate(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "originals"))
+        return originals_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "border-mass"))
+        return border_mass_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train"))
         return run_train(argc, argv, 2);
     return run_train(argc, argv, 1);
