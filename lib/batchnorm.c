@@ -2,7 +2,9 @@
  * semantics: y = gamma * (x - mean) / sqrt(var + eps) + beta.
  *
  * Shapes: x, y, dx, dy [n, c, hw]; gamma, beta, running statistics,
- * save_mean, save_invstd, dgamma, dbeta [c].
+ * save_mean, save_invstd, dgamma, dbeta [c]. y may be x and dx may be dy
+ * (the network runs inference batch norm in place), and the inference
+ * backward reads x only for dgamma and dbeta.
  *
  * Channels are independent, so every loop is parallel over channels and each
  * channel's sums are taken by one thread in a fixed order (in double): the

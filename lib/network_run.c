@@ -6,7 +6,6 @@
  * directly and from the others through a scratch buffer that is added in.
  */
 #include <assert.h>
-#include <math.h>
 #include <string.h>
 
 #include "network_internal.h"
@@ -43,25 +42,6 @@ static float *param_grad(const cnn_net *net, const net_layer *l,
 static const float *input_of(const cnn_net *net, const net_layer *l, int k)
 {
     return net->layers[l->inputs[k]].out;
-}
-
-/* Batch norm with fixed statistics, y may equal x:
- * x, y [n, c, hw]; y = (x - mean) * gamma / sqrt(var + eps) + beta. */
-static void batchnorm_affine(int n, int c, int hw, const float *x,
-                             const float *gamma, const float *beta,
-                             const float *mean, const float *var, float eps,
-                             float *y)
-{
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < n; b++)
-        for (int ch = 0; ch < c; ch++) {
-            float s = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + eps);
-            float t = beta[ch] - mean[ch] * s;
-            const float *xp = x + ((size_t)b * c + ch) * hw;
-            float *yp = y + ((size_t)b * c + ch) * hw;
-            for (int i = 0; i < hw; i++)
-                yp[i] = xp[i] * s + t;
-        }
 }
 
 /* Keras flattens channels-last: x [n, c, hw] -> y [n, hw, c]. */
@@ -106,9 +86,9 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
             cnn_batchnorm_forward_train(n, l->c, hw, x, gamma, beta, mean, var,
                                         l->momentum, l->eps, l->out,
                                         l->aux_data, l->aux_data + l->c);
-        else
-            batchnorm_affine(n, l->c, hw, x, gamma, beta, mean, var, l->eps,
-                             l->out);
+        else /* possibly in place */
+            cnn_batchnorm_forward_infer(n, l->c, hw, x, gamma, beta, mean, var,
+                                        l->eps, l->out);
         break;
     }
     case LAYER_ACTIVATION:
@@ -310,16 +290,10 @@ static void backward_layer(cnn_net *net, net_layer *l)
             cnn_batchnorm_backward_infer(n, l->c, hw, x, gamma, mean, var,
                                          l->eps, dy, dx, dgamma, dbeta);
         } else if (dx) {
-            /* frozen: a fixed per-channel scale, possibly in place; its
-             * input may be gone, so no library call that reads x */
-#pragma omp parallel for collapse(2) schedule(static)
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < l->c; ch++) {
-                    float s = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + l->eps);
-                    size_t base = ((size_t)b * l->c + ch) * hw;
-                    for (int i = 0; i < hw; i++)
-                        dx[base + i] = dy[base + i] * s;
-                }
+            /* frozen: no parameter gradients, so x (which may be gone) is
+             * not read; possibly in place */
+            cnn_batchnorm_backward_infer(n, l->c, hw, x, gamma, mean, var,
+                                         l->eps, dy, dx, NULL, NULL);
         }
         break;
     }

@@ -210,6 +210,54 @@ START_TEST(test_batchnorm_running_stats)
 }
 END_TEST
 
+/* Inference batch norm in the network is the library op, in place:
+ * bit-identical to cnn_batchnorm_forward_infer, also where the folded
+ * x * s + (beta - mean * s) would cancel (|mean| >> sd), and within float
+ * rounding of a double reference; the frozen backward likewise equals
+ * cnn_batchnorm_backward_infer. */
+START_TEST(test_batchnorm_is_the_library_op)
+{
+    enum { C = 3, S = 4, HW = S * S, COUNT = N * C * HW };
+    cnn_net *net = cnn_net_new();
+    int x = cnn_net_add_input(net, "input", C);
+    cnn_net_add_batchnorm(net, "bn", x, 1, 1e-3f, 0.9f);
+    cnn_error err;
+    ck_assert_int_eq(cnn_net_alloc_params(net, &err), CNN_OK);
+    static const float gamma[C] = {1.5f, 0.5f, 0.7f}, beta[C] = {0.25f, -1, 3};
+    static const float mean[C] = {4096.3f, -3000.7f, 1000.1f};
+    static const float var[C] = {1e-4f, 4e-4f, 0.3f};
+    memcpy(cnn_net_find_param(net, "bn/gamma")->data, gamma, sizeof gamma);
+    memcpy(cnn_net_find_param(net, "bn/beta")->data, beta, sizeof beta);
+    memcpy(cnn_net_find_param(net, "bn/moving_mean")->data, mean, sizeof mean);
+    memcpy(cnn_net_find_param(net, "bn/moving_variance")->data, var, sizeof var);
+    ck_assert_int_eq(cnn_net_freeze_until(net, "bn", &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_plan(net, N, S, S, 1, &err), CNN_OK);
+    float in[COUNT], want[COUNT], dy[COUNT], want_dx[COUNT];
+    fill_uniform(in, COUNT, -0.05f, 0.05f, 5);
+    for (int i = 0; i < COUNT; i++)
+        in[i] += mean[i / HW % C];
+    memcpy(cnn_net_input(net), in, sizeof in);
+    cnn_net_forward(net, 0);
+    const float *got = cnn_net_output(net, NULL);
+    cnn_batchnorm_forward_infer(N, C, HW, in, gamma, beta, mean, var, 1e-3f, want);
+    ck_assert_mem_eq(got, want, sizeof want);
+    for (int i = 0; i < COUNT; i++) {
+        int c = i / HW % C;
+        double ref = ((double)in[i] - mean[c]) * gamma[c] /
+                         sqrt((double)var[c] + 1e-3f) + beta[c];
+        ck_assert_msg(fabs(got[i] - ref) < 1e-4, "bn[%d] = %.6f, want %.6f", i,
+                      got[i], ref);
+    }
+    fill_uniform(dy, COUNT, -1, 1, 6);
+    cnn_net_backward(net, dy);
+    cnn_batchnorm_backward_infer(N, C, HW, in, gamma, mean, var, 1e-3f, dy,
+                                 want_dx, NULL, NULL);
+    ck_assert_mem_eq(cnn_net_input_grad(net), want_dx, sizeof want_dx);
+    cnn_net_free(net);
+}
+END_TEST
+
 /* The gradient kept at a frozen layer equals the one of an unfrozen net. */
 START_TEST(test_keep_grad_through_frozen)
 {
@@ -296,6 +344,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, test_freeze);
     tcase_add_test(tc, test_batchnorm_running_stats);
     tcase_add_test(tc, test_keep_grad_through_frozen);
+    tcase_add_test(tc, test_batchnorm_is_the_library_op);
     tcase_add_test(tc, test_inference_plan_matches);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
