@@ -2,6 +2,7 @@
  * safetensors weight files (see safetensors.h for the format and the
  * alignment rules). */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -861,5 +862,56 @@ cnn_status cnn_st_writer_save(cnn_st_writer *w, const char *path,
     }
     free(tmp);
     free(header);
+    return st;
+}
+
+/* name is base + "." + what mkstemp puts for XXXXXX: six of [A-Za-z0-9]. */
+static int is_temporary_of(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) || name[n] != '.' || strlen(name + n + 1) != 6)
+        return 0;
+    for (const char *p = name + n + 1; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9')))
+            return 0;
+    return 1;
+}
+
+cnn_status cnn_st_remove_temporaries(const char *path, int *removed,
+                                     cnn_error *err)
+{
+    char *dir_copy = strdup(path), *base_copy = strdup(path);
+    if (!dir_copy || !base_copy) {
+        free(dir_copy);
+        free(base_copy);
+        return cnn_fail(err, CNN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    const char *base = basename(base_copy);
+    DIR *d = opendir(dirname(dir_copy));
+    cnn_status st = d ? CNN_OK
+                      : cnn_fail(err, CNN_ERR_IO, "%s: cannot list its "
+                                 "directory: %s", path, strerror(errno));
+    int count = 0;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        struct stat sb;
+        if (!is_temporary_of(e->d_name, base) ||
+            fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+            st = cnn_fail(err, CNN_ERR_IO, "cannot remove %s, a temporary "
+                          "left next to %s: %s", e->d_name, path,
+                          strerror(errno));
+        else
+            count++;
+    }
+    if (d)
+        closedir(d);
+    free(dir_copy);
+    free(base_copy);
+    if (removed)
+        *removed = count;
     return st;
 }

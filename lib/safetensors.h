@@ -76,6 +76,12 @@ cnn_status cnn_st_writer_metadata(cnn_st_writer *w, const char *key,
 cnn_status cnn_st_writer_save(cnn_st_writer *w, const char *path,
                               cnn_error *err);
 void cnn_st_writer_free(cnn_st_writer *w);
+/* Removes what saves of path killed before their rename left behind:
+ * regular files named <path>.XXXXXX (six letters or digits) in its
+ * directory. Only while no other process is saving path. *removed (unless
+ * NULL) is how many there were. */
+cnn_status cnn_st_remove_temporaries(const char *path, int *removed,
+                                     cnn_error *err);
 
 /* float <-> IEEE half conversions (round to nearest even). */
 uint16_t cnn_f32_to_f16(float x);

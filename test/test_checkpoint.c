@@ -1,6 +1,8 @@
 /* test_checkpoint.c - checkpoint files: every field and tensor comes back
- * bit for bit, mismatched or damaged files are refused, and saving replaces
- * the previous file without leaving temporaries behind. */
+ * bit for bit, mismatched or damaged files are refused (a flipped data bit
+ * or an edited value by the checksum; files from before checksums load,
+ * marked unverified), and saving replaces the previous file without leaving
+ * temporaries behind, its own or those of killed saves. */
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -176,6 +178,125 @@ START_TEST(damaged_file_is_refused_and_save_replaces_atomically)
 }
 END_TEST
 
+/* The file's bytes (*len of them; caller frees) and writing them back. */
+static char *slurp(size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    char *bytes = malloc(*len);
+    ck_assert_uint_eq(fread(bytes, 1, *len, f), *len);
+    fclose(f);
+    return bytes;
+}
+
+static void spill(const char *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* Where text first occurs in the file's bytes. */
+static size_t find(const char *bytes, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= len; i++)
+        if (!memcmp(bytes + i, text, n))
+            return i;
+    ck_abort_msg("'%s' not in the checkpoint", text);
+    return 0;
+}
+
+static void expect_checksum_refusal(const ckpt_tensor *t, const char *what)
+{
+    ckpt_state back;
+    cnn_error err = {0};
+    ck_assert_msg(checkpoint_load(path, &back, t, 1, &err) == CNN_ERR_FORMAT,
+                  "%s was accepted", what);
+    ck_assert_msg(strstr(err.message, "checksum mismatch") != NULL, "%s: %s",
+                  what, err.message);
+    ck_assert_ptr_null(back.order);
+}
+
+START_TEST(checksum_refuses_a_flipped_byte_or_an_edited_epoch)
+{
+    float a[256];
+    for (int i = 0; i < 256; i++) a[i] = (float)i;
+    ckpt_tensor t[] = {{"w", a, 1, {256}}};
+    int order[8];
+    ckpt_state st = sample_state(order, 8);
+    ck_assert_int_eq(checkpoint_save(path, &st, t, 1, NULL), CNN_OK);
+    ckpt_state back;
+    ck_assert_int_eq(checkpoint_load(path, &back, t, 1, NULL), CNN_OK);
+    ck_assert_int_eq(back.verified, 1);
+    free(back.order);
+
+    size_t len;
+    char *bytes = slurp(&len);
+    bytes[len - 7] ^= 0x10; /* in a[254]'s mantissa */
+    spill(bytes, len);
+    expect_checksum_refusal(t, "a flipped data bit");
+    bytes[len - 7] ^= 0x10;
+    size_t at = find(bytes, len, "\"epoch\":\"7\"");
+    bytes[at + 9] = '5';
+    spill(bytes, len);
+    expect_checksum_refusal(t, "an edited epoch");
+    bytes[at + 9] = '7';
+    at = find(bytes, len, "\"adam_step\":\"1234567\"");
+    bytes[at + 13] = '2';
+    spill(bytes, len);
+    expect_checksum_refusal(t, "an edited Adam step");
+    free(bytes);
+}
+END_TEST
+
+/* Checkpoints from before checksums load, marked as not verified. */
+START_TEST(checkpoint_without_checksum_loads_unverified)
+{
+    float a[4] = {1, 2, 3, 4};
+    ckpt_tensor t[] = {{"w", a, 1, {4}}};
+    int order[3];
+    ckpt_state st = sample_state(order, 3);
+    ck_assert_int_eq(checkpoint_save(path, &st, t, 1, NULL), CNN_OK);
+    size_t len;
+    char *bytes = slurp(&len);
+    /* renamed in place: the file no longer has a "checksum" key */
+    memcpy(bytes + find(bytes, len, "\"checksum\":"), "\"chucksum\":", 11);
+    spill(bytes, len);
+    free(bytes);
+    ckpt_state back;
+    cnn_error err;
+    ck_assert_msg(checkpoint_load(path, &back, t, 1, &err) == CNN_OK, "%s", err.message);
+    ck_assert_int_eq(back.verified, 0);
+    ck_assert_int_eq(back.epoch, 7);
+    free(back.order);
+}
+END_TEST
+
+/* A save killed before its rename leaves path.XXXXXX; the next save removes
+ * it, and nothing else. */
+START_TEST(save_removes_stale_temporaries)
+{
+    float a[4] = {0};
+    ckpt_tensor t[] = {{"w", a, 1, {4}}};
+    int order[2];
+    ckpt_state st = sample_state(order, 2);
+    char stale[160], other[160];
+    snprintf(stale, sizeof stale, "%s.Qz09aB", path);
+    snprintf(other, sizeof other, "%s.notes", path);
+    fclose(fopen(stale, "w"));
+    fclose(fopen(other, "w"));
+    ck_assert_int_eq(checkpoint_save(path, &st, t, 1, NULL), CNN_OK);
+    ck_assert_int_ne(access(stale, F_OK), 0);
+    ck_assert_int_eq(access(other, F_OK), 0);
+    ck_assert_int_eq(files_in_dir(), 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -185,6 +306,9 @@ int main(void)
     tcase_add_test(tc, infinite_best_value_round_trips);
     tcase_add_test(tc, mismatched_tensors_are_refused);
     tcase_add_test(tc, damaged_file_is_refused_and_save_replaces_atomically);
+    tcase_add_test(tc, checksum_refuses_a_flipped_byte_or_an_edited_epoch);
+    tcase_add_test(tc, checkpoint_without_checksum_loads_unverified);
+    tcase_add_test(tc, save_removes_stale_temporaries);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

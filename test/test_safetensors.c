@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cnn.h"
@@ -179,6 +180,38 @@ START_TEST(round_trip_is_bit_exact)
     ck_assert(cnn_st_writer_save(w, "/nonexistent-dir/x.safetensors", &err) == CNN_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err.message, "/nonexistent-dir/x.safetensors"));
     cnn_st_writer_free(w);
+    remove_tmpdir();
+}
+END_TEST
+
+/* Temporaries a killed save left: only <path>.XXXXXX regular files go. */
+START_TEST(stale_temporaries_are_removed)
+{
+    make_tmpdir("test_safetensors");
+    static const char *const keep[] = {
+        "m.safetensors", "m.safetensors.Ab3xY", "m.safetensors.Ab3xY-",
+        "m.safetensors.Ab3xYz.x", "n.safetensors.Ab3xYz", "m.safetensorsAb3xYz"};
+    static const char *const stale[] = {"m.safetensors.Ab3xYz",
+                                        "m.safetensors.000000"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        fclose(fopen(tmp_path(keep[i]), "w"));
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++)
+        fclose(fopen(tmp_path(stale[i]), "w"));
+    ck_assert_int_eq(mkdir(tmp_path("m.safetensors.Dir123"), 0755), 0);
+    ck_assert_int_eq(symlink("m.safetensors", tmp_path("m.safetensors.Lnk123")), 0);
+    int removed = -1;
+    cnn_error err;
+    ck_assert_int_eq(cnn_st_remove_temporaries(tmp_path("m.safetensors"), &removed,
+                                               &err), CNN_OK);
+    ck_assert_int_eq(removed, 2);
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++)
+        ck_assert_int_ne(access(tmp_path(stale[i]), F_OK), 0);
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        ck_assert_int_eq(access(tmp_path(keep[i]), F_OK), 0);
+    ck_assert_int_eq(count_files(), 8);
+    ck_assert_int_eq(rmdir(tmp_path("m.safetensors.Dir123")), 0);
+    ck_assert_int_eq(cnn_st_remove_temporaries("/nonexistent-dir/m.safetensors",
+                                               NULL, &err), CNN_ERR_IO);
     remove_tmpdir();
 }
 END_TEST
@@ -379,6 +412,7 @@ int main(void)
     tcase_add_test(tc, half_conversion_known_values);
     tcase_add_test(tc, round_trip_is_bit_exact);
     tcase_add_test(tc, reads_a_file_written_elsewhere);
+    tcase_add_test(tc, stale_temporaries_are_removed);
     tcase_add_test(tc, rejects_malformed_files);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -5,7 +5,9 @@
 #      reaches 100%;
 #   2. kill -9 after a checkpoint, then --resume: the final weights are
 #      bit-identical to an uninterrupted run with the same seed (one compute
-#      thread, so that no parallel sum is reordered);
+#      thread, so that no parallel sum is reordered), and a temporary that a
+#      killed checkpoint save leaves is removed; a log shorter than the
+#      checkpoint expects, a flipped bit and an edited epoch are refused;
 #   3. a frozen pretrained base (the model of step 1 as backbone) with
 #      cached features; the saved head overlay evaluates on test/;
 #      the same without the cache gives the same predictions; an exported
@@ -73,7 +75,12 @@ done
 kill -9 "$pid" 2>/dev/null && echo "killed with $(($(lines) - 1)) epochs logged" \
     || echo "note: run finished before the kill; resuming a finished run"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-"$trainer" "${resume[@]}" --out "$tmp/killed" --resume > /dev/null 2>> "$errlog"
+# what a kill during a checkpoint save leaves (the resume removes it), and a
+# file that only looks like it (kept)
+echo partial > "$tmp/killed/checkpoint.safetensors.Zz9Q1a"
+echo notes > "$tmp/killed/checkpoint.safetensors.notes"
+"$trainer" "${resume[@]}" --out "$tmp/killed" --resume > /dev/null 2> "$tmp/resume.txt"
+cat "$tmp/resume.txt" >> "$errlog"
 cmp "$tmp/straight/model_full.safetensors" "$tmp/killed/model_full.safetensors" \
     || fail "resumed weights differ from the uninterrupted run"
 cut -d, -f1-8 "$tmp/straight/log.csv" > "$tmp/a.csv"
@@ -81,6 +88,36 @@ cut -d, -f1-8 "$tmp/killed/log.csv" > "$tmp/b.csv"
 cmp "$tmp/a.csv" "$tmp/b.csv" || fail "resumed log differs"
 [ "$(awk -F, '$2 == 2' "$tmp/a.csv" | wc -l)" -eq 2 ] || fail "no stage 2 epochs logged"
 echo "identical weights and log"
+[ ! -e "$tmp/killed/checkpoint.safetensors.Zz9Q1a" ] || fail "stale checkpoint temporary left"
+[ -e "$tmp/killed/checkpoint.safetensors.notes" ] || fail "a file not ours was removed"
+grep -q "removed 1 temporary file" "$tmp/resume.txt" || fail "the removal was not reported"
+if grep -q "no checksum" "$tmp/resume.txt"; then fail "a new checkpoint has no checksum"; fi
+
+echo "-- 2b. a short log, a damaged or edited checkpoint: --resume refuses"
+# refuse_resume WHAT TEXT: --resume must fail, saying TEXT
+refuse_resume() {
+    if "$trainer" "${resume[@]}" --out "$tmp/killed" --resume > /dev/null 2> "$tmp/err.txt"; then
+        fail "--resume accepted $1"
+    fi
+    grep -q "$2" "$tmp/err.txt" || { cat "$tmp/err.txt" >&2; fail "refusal of $1 does not say '$2'"; }
+}
+cp "$tmp/killed/log.csv" "$tmp/log_full.csv"
+head -c 100 "$tmp/log_full.csv" > "$tmp/killed/log.csv"
+refuse_resume "a short log.csv" "log.csv is 100 bytes, shorter than"
+[ "$(stat -c %s "$tmp/killed/log.csv")" -eq 100 ] || fail "the short log was changed"
+cp "$tmp/log_full.csv" "$tmp/killed/log.csv"
+ckpt=$tmp/killed/checkpoint.safetensors
+cp "$ckpt" "$tmp/ckpt_good"
+# flip(FILE OFFSET): one bit of the byte at OFFSET (negative: from the end)
+flip() { python3 -c 'import sys; p, o = sys.argv[1], int(sys.argv[2]); b = bytearray(open(p, "rb").read()); b[o] ^= 0x10; open(p, "wb").write(b)' "$1" "$2"; }
+flip "$ckpt" -3
+refuse_resume "a flipped data bit" "checksum mismatch"
+cp "$tmp/ckpt_good" "$ckpt"
+sed -i 's/"epoch":"5"/"epoch":"4"/' "$ckpt"
+cmp -s "$ckpt" "$tmp/ckpt_good" && fail "the test could not edit the epoch"
+refuse_resume "an edited epoch" "checksum mismatch"
+cp "$tmp/ckpt_good" "$ckpt"
+echo "refused, each with its reason"
 
 echo "-- 3. frozen pretrained base, cached features, evaluation"
 "$trainer" --model inception_v3 --backbone "$tmp/overfit/model_full.safetensors" \

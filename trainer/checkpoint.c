@@ -1,4 +1,5 @@
-/* checkpoint.c - training state to and from a safetensors file. */
+/* checkpoint.c - training state to and from a safetensors file, with a
+ * checksum over everything a resume uses. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,25 +11,54 @@
 
 #define CKPT_FORMAT "pneumonia-trainer-checkpoint-1"
 
-static cnn_status put(cnn_st_writer *w, const char *key, const char *value,
-                      cnn_error *err)
+/* The scalar state's metadata keys, in the order they are written and
+ * hashed. */
+enum {
+    K_FORMAT, K_FINGERPRINT, K_EPOCH, K_STAGE, K_STAGE_EPOCH, K_ADAM_STEP,
+    K_RNG, K_ES_BEST_VALUE, K_ES_BEST_EPOCH, K_ES_BAD_EPOCHS,
+    K_ES_STOPPED_EPOCH, K_CSV_OFFSET, K_TRAIN_SECONDS, K_PASS_SECONDS,
+    K_IMAGES_TRAINED, K_ORDER, KEY_COUNT
+};
+static const char *const keys[KEY_COUNT] = {
+    "format", "fingerprint", "epoch", "stage", "stage_epoch", "adam_step",
+    "rng", "es_best_value", "es_best_epoch", "es_bad_epochs",
+    "es_stopped_epoch", "csv_offset", "train_seconds", "pass_seconds",
+    "images_trained", "order"};
+
+/* FNV-1a, 64 bits: a flipped bit anywhere changes it; not a defence against
+ * deliberate forgery, which a checkpoint does not need. */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv1a(uint64_t h, const void *bytes, size_t n)
 {
-    return cnn_st_writer_metadata(w, key, value, err);
+    const unsigned char *p = bytes;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * FNV_PRIME;
+    return h;
 }
 
-static cnn_status put_long(cnn_st_writer *w, const char *key, long v, cnn_error *err)
+/* Every key and value (with its terminating NUL, so that no two lists hash
+ * alike), then every tensor's name, shape and float data. */
+static uint64_t checksum(const char *const values[KEY_COUNT],
+                         const ckpt_tensor *tensors, int count)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%ld", v);
-    return put(w, key, buf, err);
-}
-
-static cnn_status put_double(cnn_st_writer *w, const char *key, double v,
-                             cnn_error *err)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.17g", v); /* round-trips exactly */
-    return put(w, key, buf, err);
+    uint64_t h = FNV_OFFSET;
+    for (int k = 0; k < KEY_COUNT; k++) {
+        h = fnv1a(h, keys[k], strlen(keys[k]) + 1);
+        h = fnv1a(h, values[k], strlen(values[k]) + 1);
+    }
+    for (int i = 0; i < count; i++) {
+        const ckpt_tensor *t = &tensors[i];
+        size_t n = 1;
+        for (int d = 0; d < t->ndim; d++)
+            n *= (size_t)t->shape[d];
+        h = fnv1a(h, t->name, strlen(t->name) + 1);
+        h = fnv1a(h, &t->ndim, sizeof t->ndim);
+        h = fnv1a(h, t->shape, (size_t)t->ndim * sizeof *t->shape);
+        h = fnv1a(h, t->data, n * sizeof *t->data);
+    }
+    return h;
 }
 
 /* "i0,i1,..." for the data order; malloc'd. */
@@ -48,33 +78,49 @@ cnn_status checkpoint_save(const char *path, const ckpt_state *st,
                            const ckpt_tensor *tensors, int count,
                            cnn_error *err)
 {
-    cnn_st_writer *w = cnn_st_writer_new();
-    if (!w)
-        return cnn_fail(err, CNN_ERR_NOMEM, "checkpoint: out of memory");
-    char rng[80];
-    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+    char num[KEY_COUNT][80];
+    const char *v[KEY_COUNT];
+    for (int k = 0; k < KEY_COUNT; k++)
+        v[k] = num[k];
+    v[K_FORMAT] = CKPT_FORMAT;
+    v[K_FINGERPRINT] = st->fingerprint;
+    snprintf(num[K_EPOCH], 80, "%d", st->epoch);
+    snprintf(num[K_STAGE], 80, "%d", st->stage);
+    snprintf(num[K_STAGE_EPOCH], 80, "%d", st->stage_epoch);
+    snprintf(num[K_ADAM_STEP], 80, "%ld", st->adam_step);
+    snprintf(num[K_RNG], 80, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
              st->rng.s[0], st->rng.s[1], st->rng.s[2], st->rng.s[3]);
+    /* %.17g round-trips a double exactly */
+    snprintf(num[K_ES_BEST_VALUE], 80, "%.17g", st->es_best_value);
+    snprintf(num[K_ES_BEST_EPOCH], 80, "%d", st->es_best_epoch);
+    snprintf(num[K_ES_BAD_EPOCHS], 80, "%d", st->es_bad_epochs);
+    snprintf(num[K_ES_STOPPED_EPOCH], 80, "%d", st->es_stopped_epoch);
+    snprintf(num[K_CSV_OFFSET], 80, "%ld", st->csv_offset);
+    snprintf(num[K_TRAIN_SECONDS], 80, "%.17g", st->train_seconds);
+    snprintf(num[K_PASS_SECONDS], 80, "%.17g", st->pass_seconds);
+    snprintf(num[K_IMAGES_TRAINED], 80, "%ld", st->images_trained);
     char *order = order_string(st->order, st->order_len);
-    cnn_status s = order ? CNN_OK : cnn_fail(err, CNN_ERR_NOMEM, "checkpoint: out of memory");
-    if (!s) s = put(w, "format", CKPT_FORMAT, err);
-    if (!s) s = put(w, "fingerprint", st->fingerprint, err);
-    if (!s) s = put_long(w, "epoch", st->epoch, err);
-    if (!s) s = put_long(w, "stage", st->stage, err);
-    if (!s) s = put_long(w, "stage_epoch", st->stage_epoch, err);
-    if (!s) s = put_long(w, "adam_step", st->adam_step, err);
-    if (!s) s = put(w, "rng", rng, err);
-    if (!s) s = put_double(w, "es_best_value", st->es_best_value, err);
-    if (!s) s = put_long(w, "es_best_epoch", st->es_best_epoch, err);
-    if (!s) s = put_long(w, "es_bad_epochs", st->es_bad_epochs, err);
-    if (!s) s = put_long(w, "es_stopped_epoch", st->es_stopped_epoch, err);
-    if (!s) s = put_long(w, "csv_offset", st->csv_offset, err);
-    if (!s) s = put_double(w, "train_seconds", st->train_seconds, err);
-    if (!s) s = put_double(w, "pass_seconds", st->pass_seconds, err);
-    if (!s) s = put_long(w, "images_trained", st->images_trained, err);
-    if (!s) s = put(w, "order", order, err);
+    v[K_ORDER] = order;
+    cnn_st_writer *w = cnn_st_writer_new();
+    if (!w || !order) {
+        cnn_st_writer_free(w);
+        free(order);
+        return cnn_fail(err, CNN_ERR_NOMEM, "checkpoint: out of memory");
+    }
+    char sum[20];
+    snprintf(sum, sizeof sum, "%016" PRIx64, checksum(v, tensors, count));
+    cnn_status s = CNN_OK;
+    for (int k = 0; !s && k < KEY_COUNT; k++)
+        s = cnn_st_writer_metadata(w, keys[k], v[k], err);
+    if (!s)
+        s = cnn_st_writer_metadata(w, "checksum", sum, err);
     for (int i = 0; !s && i < count; i++)
         s = cnn_st_writer_add(w, tensors[i].name, CNN_DTYPE_F32, tensors[i].ndim,
                               tensors[i].shape, tensors[i].data, err);
+    /* a save killed before its rename leaves its temporary: earlier ones
+     * go now */
+    if (!s)
+        s = cnn_st_remove_temporaries(path, NULL, err);
     if (!s)
         s = cnn_st_writer_save(w, path, err);
     cnn_st_writer_free(w);
@@ -82,22 +128,9 @@ cnn_status checkpoint_save(const char *path, const ckpt_state *st,
     return s;
 }
 
-static cnn_status get(const cnn_st_file *f, const char *path, const char *key,
-                      const char **out, cnn_error *err)
+static cnn_status parse_long(const char *path, const char *key, const char *v,
+                             long *out, cnn_error *err)
 {
-    *out = cnn_st_metadata(f, key);
-    if (!*out)
-        return cnn_fail(err, CNN_ERR_FORMAT, "%s: checkpoint lacks '%s'", path, key);
-    return CNN_OK;
-}
-
-static cnn_status get_long(const cnn_st_file *f, const char *path, const char *key,
-                           long *out, cnn_error *err)
-{
-    const char *v;
-    cnn_status s = get(f, path, key, &v, err);
-    if (s)
-        return s;
     char *end;
     errno = 0;
     *out = strtol(v, &end, 10);
@@ -106,22 +139,18 @@ static cnn_status get_long(const cnn_st_file *f, const char *path, const char *k
     return CNN_OK;
 }
 
-static cnn_status get_int(const cnn_st_file *f, const char *path, const char *key,
-                          int *out, cnn_error *err)
+static cnn_status parse_int(const char *path, const char *key, const char *v,
+                            int *out, cnn_error *err)
 {
-    long v;
-    cnn_status s = get_long(f, path, key, &v, err);
-    *out = (int)v;
+    long x;
+    cnn_status s = parse_long(path, key, v, &x, err);
+    *out = (int)x;
     return s;
 }
 
-static cnn_status get_double(const cnn_st_file *f, const char *path,
-                             const char *key, double *out, cnn_error *err)
+static cnn_status parse_double(const char *path, const char *key,
+                               const char *v, double *out, cnn_error *err)
 {
-    const char *v;
-    cnn_status s = get(f, path, key, &v, err);
-    if (s)
-        return s;
     char *end;
     *out = strtod(v, &end);
     if (end == v || *end)
@@ -168,6 +197,27 @@ static cnn_status parse_order(const char *path, const char *v, ckpt_state *st,
     return CNN_OK;
 }
 
+/* Compares the stored checksum (if any: files from before checksums have
+ * none) with the one of what was read. */
+static cnn_status verify(const cnn_st_file *f, const char *path,
+                         const char *const v[KEY_COUNT],
+                         const ckpt_tensor *tensors, int count, ckpt_state *st,
+                         cnn_error *err)
+{
+    const char *stored = cnn_st_metadata(f, "checksum");
+    if (!stored)
+        return CNN_OK;
+    char sum[20];
+    snprintf(sum, sizeof sum, "%016" PRIx64, checksum(v, tensors, count));
+    if (strcmp(stored, sum))
+        return cnn_fail(err, CNN_ERR_FORMAT,
+                        "%s: checksum mismatch (stored %s, contents give %s): "
+                        "the file was damaged or edited; resume from a good "
+                        "copy or train afresh", path, stored, sum);
+    st->verified = 1;
+    return CNN_OK;
+}
+
 cnn_status checkpoint_load(const char *path, ckpt_state *st,
                            const ckpt_tensor *tensors, int count,
                            cnn_error *err)
@@ -177,31 +227,33 @@ cnn_status checkpoint_load(const char *path, ckpt_state *st,
     cnn_status s = cnn_st_open(&f, path, err);
     if (s)
         return s;
-    const char *v;
-    s = get(f, path, "format", &v, err);
-    if (!s && strcmp(v, CKPT_FORMAT))
-        s = cnn_fail(err, CNN_ERR_FORMAT, "%s: not a trainer checkpoint (%s)", path, v);
-    if (!s) s = get(f, path, "fingerprint", &v, err);
-    if (!s) snprintf(st->fingerprint, sizeof st->fingerprint, "%s", v);
-    if (!s) s = get_int(f, path, "epoch", &st->epoch, err);
-    if (!s) s = get_int(f, path, "stage", &st->stage, err);
-    if (!s) s = get_int(f, path, "stage_epoch", &st->stage_epoch, err);
-    if (!s) s = get_long(f, path, "adam_step", &st->adam_step, err);
-    if (!s) s = get(f, path, "rng", &v, err);
-    if (!s) s = parse_rng(path, v, &st->rng, err);
-    if (!s) s = get_double(f, path, "es_best_value", &st->es_best_value, err);
-    if (!s) s = get_int(f, path, "es_best_epoch", &st->es_best_epoch, err);
-    if (!s) s = get_int(f, path, "es_bad_epochs", &st->es_bad_epochs, err);
-    if (!s) s = get_int(f, path, "es_stopped_epoch", &st->es_stopped_epoch, err);
-    if (!s) s = get_long(f, path, "csv_offset", &st->csv_offset, err);
-    if (!s) s = get_double(f, path, "train_seconds", &st->train_seconds, err);
-    if (!s) s = get_double(f, path, "pass_seconds", &st->pass_seconds, err);
-    if (!s) s = get_long(f, path, "images_trained", &st->images_trained, err);
-    if (!s) s = get(f, path, "order", &v, err);
-    if (!s) s = parse_order(path, v, st, err);
+    const char *v[KEY_COUNT];
+    for (int k = 0; !s && k < KEY_COUNT; k++)
+        if (!(v[k] = cnn_st_metadata(f, keys[k])))
+            s = cnn_fail(err, CNN_ERR_FORMAT, "%s: checkpoint lacks '%s'", path,
+                         keys[k]);
+    if (!s && strcmp(v[K_FORMAT], CKPT_FORMAT))
+        s = cnn_fail(err, CNN_ERR_FORMAT, "%s: not a trainer checkpoint (%s)",
+                     path, v[K_FORMAT]);
     for (int i = 0; !s && i < count; i++)
         s = cnn_st_read_f32(f, tensors[i].name, tensors[i].ndim, tensors[i].shape,
                             tensors[i].data, err);
+    if (!s) s = verify(f, path, v, tensors, count, st, err);
+    if (!s) snprintf(st->fingerprint, sizeof st->fingerprint, "%s", v[K_FINGERPRINT]);
+    if (!s) s = parse_int(path, keys[K_EPOCH], v[K_EPOCH], &st->epoch, err);
+    if (!s) s = parse_int(path, keys[K_STAGE], v[K_STAGE], &st->stage, err);
+    if (!s) s = parse_int(path, keys[K_STAGE_EPOCH], v[K_STAGE_EPOCH], &st->stage_epoch, err);
+    if (!s) s = parse_long(path, keys[K_ADAM_STEP], v[K_ADAM_STEP], &st->adam_step, err);
+    if (!s) s = parse_rng(path, v[K_RNG], &st->rng, err);
+    if (!s) s = parse_double(path, keys[K_ES_BEST_VALUE], v[K_ES_BEST_VALUE], &st->es_best_value, err);
+    if (!s) s = parse_int(path, keys[K_ES_BEST_EPOCH], v[K_ES_BEST_EPOCH], &st->es_best_epoch, err);
+    if (!s) s = parse_int(path, keys[K_ES_BAD_EPOCHS], v[K_ES_BAD_EPOCHS], &st->es_bad_epochs, err);
+    if (!s) s = parse_int(path, keys[K_ES_STOPPED_EPOCH], v[K_ES_STOPPED_EPOCH], &st->es_stopped_epoch, err);
+    if (!s) s = parse_long(path, keys[K_CSV_OFFSET], v[K_CSV_OFFSET], &st->csv_offset, err);
+    if (!s) s = parse_double(path, keys[K_TRAIN_SECONDS], v[K_TRAIN_SECONDS], &st->train_seconds, err);
+    if (!s) s = parse_double(path, keys[K_PASS_SECONDS], v[K_PASS_SECONDS], &st->pass_seconds, err);
+    if (!s) s = parse_long(path, keys[K_IMAGES_TRAINED], v[K_IMAGES_TRAINED], &st->images_trained, err);
+    if (!s) s = parse_order(path, v[K_ORDER], st, err);
     cnn_st_close(f);
     if (s) {
         free(st->order);

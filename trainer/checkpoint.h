@@ -4,7 +4,9 @@
  * Tensors are named float buffers chosen by the caller (model parameters,
  * Adam moments, the best epoch's weights); the scalar state (epoch, stage,
  * Adam step, RNG, early-stopping bookkeeping, CSV log offset, data order,
- * a fingerprint of the options) goes into the file's metadata. */
+ * a fingerprint of the options) goes into the file's metadata, with a
+ * checksum (FNV-1a 64) over that state and the tensors' names, shapes and
+ * data. */
 #ifndef TRAINER_CHECKPOINT_H
 #define TRAINER_CHECKPOINT_H
 
@@ -34,13 +36,17 @@ typedef struct {
     long images_trained;    /* images those passes processed */
     int order_len;          /* data order of the last completed epoch */
     int *order;             /* malloc'd by checkpoint_load; caller frees */
+    int verified;           /* checkpoint_load: 1 checksum matched, 0 none
+                               stored (a file from before checksums) */
 } ckpt_state;
 
-/* Writes state and tensors to path atomically (temporary file + rename). */
+/* Writes state and tensors to path atomically (temporary file + rename),
+ * first removing the temporaries of saves that were killed. */
 cnn_status checkpoint_save(const char *path, const ckpt_state *st,
                            const ckpt_tensor *tensors, int count,
                            cnn_error *err);
-/* Reads state and fills every listed tensor (names and shapes must match). */
+/* Reads state and fills every listed tensor (names and shapes must match);
+ * refuses a file whose checksum does not match what it holds. */
 cnn_status checkpoint_load(const char *path, ckpt_state *st,
                            const ckpt_tensor *tensors, int count,
                            cnn_error *err);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -97,13 +98,37 @@ cnn_status train_save_checkpoint(run *r, cnn_error *err)
     return s;
 }
 
+/* The log must still hold the rows the checkpoint counted: extending a
+ * shorter one would leave a hole of NUL bytes where rows were. */
+static cnn_status check_log_length(run *r, long expected, int epoch,
+                                   cnn_error *err)
+{
+    struct stat sb;
+    if (fstat(fileno(r->csv), &sb) != 0)
+        return cnn_fail(err, CNN_ERR_IO, "cannot read the size of %s",
+                        r->csv_path);
+    if (sb.st_size < expected)
+        return cnn_fail(err, CNN_ERR_FORMAT,
+                        "%s is %lld bytes, shorter than the %ld bytes of %d "
+                        "epochs that %s expects: it was truncated or replaced; "
+                        "restore it, or train afresh without --resume",
+                        r->csv_path, (long long)sb.st_size, expected, epoch,
+                        r->ckpt_path);
+    return CNN_OK;
+}
+
 cnn_status train_load_checkpoint(run *r, cnn_error *err)
 {
     ckpt_tensor *ts;
     char *names;
-    int count;
-    cnn_status s = checkpoint_tensors(r, &ts, &count, &names, err);
+    int count, removed;
+    cnn_status s = cnn_st_remove_temporaries(r->ckpt_path, &removed, err);
     if (s)
+        return s;
+    if (removed)
+        fprintf(stderr, "removed %d temporary file%s of a checkpoint save that "
+                "was interrupted\n", removed, removed > 1 ? "s" : "");
+    if ((s = checkpoint_tensors(r, &ts, &count, &names, err)))
         return s;
     ckpt_state st;
     s = checkpoint_load(r->ckpt_path, &st, ts, count, err);
@@ -111,6 +136,10 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
     free(names);
     if (s)
         return s;
+    if (!st.verified)
+        fprintf(stderr, "warning: %s has no checksum (written before "
+                "checkpoints had one): resuming without verifying it\n",
+                r->ckpt_path);
     if (strcmp(st.fingerprint, r->fingerprint)) {
         free(st.order);
         return cnn_fail(err, CNN_ERR_ARG, "%s was made with other options:\n"
@@ -124,6 +153,8 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
     }
     memcpy(r->order, st.order, (size_t)r->n_train * sizeof(int));
     free(st.order);
+    if ((s = check_log_length(r, st.csv_offset, st.epoch, err)))
+        return s;
     r->epoch = st.epoch;
     r->stage_epoch = st.stage_epoch;
     r->adam.step = st.adam_step;
