@@ -78,6 +78,7 @@ while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 # what a kill during a checkpoint save leaves (the resume removes it), and a
 # file that only looks like it (kept)
 echo partial > "$tmp/killed/checkpoint.safetensors.Zz9Q1a"
+echo partial > "$tmp/killed/model_full.safetensors.a1B2c3"
 echo notes > "$tmp/killed/checkpoint.safetensors.notes"
 "$trainer" "${resume[@]}" --out "$tmp/killed" --resume > /dev/null 2> "$tmp/resume.txt"
 cat "$tmp/resume.txt" >> "$errlog"
@@ -89,6 +90,7 @@ cmp "$tmp/a.csv" "$tmp/b.csv" || fail "resumed log differs"
 [ "$(awk -F, '$2 == 2' "$tmp/a.csv" | wc -l)" -eq 2 ] || fail "no stage 2 epochs logged"
 echo "identical weights and log"
 [ ! -e "$tmp/killed/checkpoint.safetensors.Zz9Q1a" ] || fail "stale checkpoint temporary left"
+[ ! -e "$tmp/killed/model_full.safetensors.a1B2c3" ] || fail "stale model temporary left"
 [ -e "$tmp/killed/checkpoint.safetensors.notes" ] || fail "a file not ours was removed"
 grep -q "removed 1 temporary file" "$tmp/resume.txt" || fail "the removal was not reported"
 if grep -q "no checksum" "$tmp/resume.txt"; then fail "a new checkpoint has no checksum"; fi

@@ -6,6 +6,7 @@
 
 #include "metrics.h"
 #include "paths.h"
+#include "safetensors.h"
 #include "train_run.h"
 
 cnn_status train_save_outputs(run *r, double threshold, cnn_error *err)
@@ -31,10 +32,15 @@ cnn_status train_save_outputs(run *r, double threshold, cnn_error *err)
     char path[700];
     cfg->base[0] = '\0';
     snprintf(path, sizeof path, "%s/model_full.safetensors", o->out_dir);
-    cnn_status s = cnn_model_save(r->model, path, NULL, err);
+    /* a run killed while saving left a temporary; this save replaces it */
+    cnn_status s = cnn_st_remove_temporaries(path, NULL, err);
+    if (!s)
+        s = cnn_model_save(r->model, path, NULL, err);
     if (s)
         return s;
     snprintf(path, sizeof path, "%s/model.safetensors", o->out_dir);
+    if ((s = cnn_st_remove_temporaries(path, NULL, err)))
+        return s;
     if (r->frozen_base) {
         /* only what training changed; the backbone file supplies the rest */
         if (path_relative(o->out_dir, o->backbone, cfg->base, sizeof cfg->base))
