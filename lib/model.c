@@ -12,11 +12,15 @@
 #include "network_internal.h"
 #include "safetensors.h"
 
+/* The binary head's global average pool: the features the gate measures. */
+#define FEATURE_LAYER "global_average_pooling2d_1"
+
 struct cnn_model {
     cnn_model_config cfg;
     cnn_net *net;
     cnn_st_file *own;   /* mappings parameters may point into */
     cnn_st_file *base;
+    cnn_input_gate *gate; /* learned input checks; NULL: none */
 };
 
 const char *cnn_arch_name(cnn_arch a)
@@ -95,7 +99,11 @@ static cnn_status new_model(cnn_model **out, const cnn_model_config *cfg,
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
     m->cfg = *cfg;
     cnn_status st = build_net(cfg, &m->net, err);
+    /* the input gate reads the pooled features of the predicting pass */
+    if (st == CNN_OK && cfg->head == CNN_HEAD_BINARY)
+        st = cnn_net_keep(m->net, FEATURE_LAYER, CNN_KEEP_OUTPUT, err);
     if (st != CNN_OK) {
+        cnn_net_free(m->net);
         free(m);
         return st;
     }
@@ -128,6 +136,7 @@ void cnn_model_free(cnn_model *m)
     cnn_net_free(m->net);
     cnn_st_close(m->own);
     cnn_st_close(m->base);
+    cnn_gate_free(m->gate);
     free(m);
 }
 
@@ -375,7 +384,7 @@ static cnn_status load_params(cnn_model *m, const char *path,
     /* unknown tensors in the model's own file mean a model mismatch */
     for (int i = 0; i < cnn_st_count(m->own); i++) {
         const cnn_st_tensor *t = cnn_st_tensor_at(m->own, i);
-        if (!cnn_net_find_param(net, t->name))
+        if (!cnn_net_find_param(net, t->name) && !cnn_gate_tensor_name(t->name))
             return cnn_fail(err, CNN_ERR_FORMAT, "%s: tensor %s is not a "
                             "parameter of this %s model (head_attach %s)", path,
                             t->name, cnn_arch_name(m->cfg.arch), m->cfg.head_attach);
@@ -452,6 +461,8 @@ cnn_status cnn_model_load(cnn_model **out, const char *path, cnn_error *err)
     }
     if (st == CNN_OK)
         st = load_params(m, path, base_path, err);
+    if (st == CNN_OK)
+        st = cnn_gate_read(own, path, cnn_model_feature_count(m), &m->gate, err);
     if (st != CNN_OK) {
         cnn_model_free(m);
         return st;
@@ -530,6 +541,8 @@ cnn_status cnn_model_save(cnn_model *m, const char *path,
             st = cnn_st_writer_add(w, p->name, CNN_DTYPE_F32, p->ndim, p->shape,
                                    p->data, err);
     }
+    if (st == CNN_OK && m->gate)
+        st = cnn_gate_write(w, m->gate, err);
     if (st == CNN_OK)
         st = cnn_st_writer_save(w, path, err);
     cnn_st_writer_free(w);
@@ -652,4 +665,37 @@ cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
     *h = hh;
     *w = ww;
     return CNN_OK;
+}
+
+/* ---------------------------------------------------------------- input gate */
+
+const cnn_input_gate *cnn_model_gate(const cnn_model *m)
+{
+    return m->gate;
+}
+
+cnn_status cnn_model_set_gate(cnn_model *m, cnn_input_gate *g, cnn_error *err)
+{
+    if (g && (g->features.dim != cnn_model_feature_count(m) ||
+              g->layout.dim != CNN_GATE_THUMB_DIM))
+        return cnn_fail(err, CNN_ERR_SHAPE, "input gate statistics of %d layout "
+                        "and %d feature values; this model needs %d and %d",
+                        g->layout.dim, g->features.dim, CNN_GATE_THUMB_DIM,
+                        cnn_model_feature_count(m));
+    cnn_gate_free(m->gate);
+    m->gate = g;
+    return CNN_OK;
+}
+
+int cnn_model_feature_count(const cnn_model *m)
+{
+    int i = m->cfg.head == CNN_HEAD_BINARY ? cnn_net_find_layer(m->net, FEATURE_LAYER) : -1;
+    return i < 0 ? 0 : net_layer_channels(m->net, i);
+}
+
+const float *cnn_model_features(const cnn_model *m)
+{
+    if (m->cfg.head != CNN_HEAD_BINARY)
+        return NULL;
+    return cnn_net_layer_output(m->net, FEATURE_LAYER, NULL, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 
 #include "cnn.h"
 #include "image.h"
+#include "input_gate.h"
 #include "network.h"
 
 typedef enum { CNN_ARCH_INCEPTION_V3, CNN_ARCH_VGG16 } cnn_arch;
@@ -104,5 +105,23 @@ cnn_status cnn_model_forward(cnn_model *m, const float *images, int n,
  * probability. Replans the network (backbone frozen while it runs). */
 cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
                              float **heat, int *h, int *w, cnn_error *err);
+
+/* ---------------------------------------------------------------- input gate */
+
+/* The learned statistics of the input gate (input_gate.h) that the model
+ * file holds, or NULL (then only the image checks run). cnn_model_load
+ * reads them when present; cnn_model_save writes them. */
+const cnn_input_gate *cnn_model_gate(const cnn_model *m);
+/* Gives the model g (NULL: none), replacing its own; checks that the
+ * feature statistics fit cnn_model_feature_count (CNN_ERR_SHAPE; g is then
+ * not taken). */
+cnn_status cnn_model_set_gate(cnn_model *m, cnn_input_gate *g, cnn_error *err);
+/* Values per image of the pooled features the binary head reads (its
+ * global average pool: 768 for InceptionV3 at mixed7); 0 for other heads. */
+int cnn_model_feature_count(const cnn_model *m);
+/* Those features [n][count] of the images of the last cnn_model_predict,
+ * cnn_model_forward or cnn_model_gradcam (no second forward pass); NULL
+ * for other heads or before any pass. */
+const float *cnn_model_features(const cnn_model *m);
 
 #endif
