@@ -20,7 +20,11 @@ DEPFLAGS := -MMD -MP
 # a 2-thread convolution ran several times slower than a 1-thread one.
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB ?= $(BLAS_DIR)/libopenblas.so.0 -Wl,-rpath,$(BLAS_DIR)
-LDLIBS  := $(BLAS_LIB) -lcjson -lpng -ljpeg -lm -lpthread
+# DICOM (lib/dicom_decode.cc, the library's one C++ file): Debian's DCMTK
+# (libdcmtk-dev) - the pixel pipeline, the JPEG and JPEG-LS decoders (RLE is
+# in dcmdata), the data dictionary - and the C++ runtime.
+DCMTK_LIBS ?= -ldcmimage -ldcmimgle -ldcmjpeg -ldcmjpls -ldcmdata -loflog -lofstd
+LDLIBS  := $(BLAS_LIB) -lcjson -lpng -ljpeg $(DCMTK_LIBS) -lstdc++ -lm -lpthread
 OMP     := -fopenmp
 
 ifeq ($(SANITIZE),1)
@@ -34,7 +38,8 @@ endif
 ALL_CFLAGS = $(WARN) $(OMP) $(CFLAGS) $(DEPFLAGS)
 
 LIB_SRC := $(wildcard lib/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_CXX_SRC := $(wildcard lib/*.cc)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/%.o)
 LIBCNN  := $(BUILD)/libcnn.a
 
 # Check suites: every test/test_*.c is one runner, linked with test/util/*.c.
@@ -47,7 +52,8 @@ TEST_SCRIPTS  :=
 PROGRAMS      :=
 BENCH_TARGETS :=
 # libFuzzer targets: fuzz/<name>.c, built with clang against the library
-# sources plus the files listed in fuzz/<name>.sources (if any).
+# sources plus the files listed in fuzz/<name>.sources (if any); clang++
+# drives it for the C++ runtime of lib/*.cc (-x c keeps the C files C).
 FUZZ_TARGETS  :=
 FUZZ_SECONDS  ?= 60
 
@@ -59,6 +65,11 @@ all: $(LIBCNN) programs
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# C++ (lib/*.cc) with the C flags (optimization, sanitizers) but no OpenMP.
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(WARN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIBCNN): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -95,8 +106,9 @@ run: setup
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/$$t.corpus; cp -r fuzz/corpus/$$t/. build/fuzz/$$t.corpus/; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) fuzz/$$t.c $(LIB_SRC) $$(cat fuzz/$$t.sources 2>/dev/null) \
-	    -o build/fuzz/$$t $(LDLIBS); \
+	  clang++ -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	    -x c fuzz/$$t.c $(LIB_SRC) $$(cat fuzz/$$t.sources 2>/dev/null) \
+	    -x c++ $(LIB_CXX_SRC) -x none -o build/fuzz/$$t $(LDLIBS); \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/$$t.corpus; \
 	done

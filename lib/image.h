@@ -1,4 +1,4 @@
-/* image.h - decoding PNG/JPEG, resizing, model-input preprocessing, PNG output. */
+/* image.h - decoding PNG/JPEG/DICOM, resizing, model-input preprocessing, PNG output. */
 #ifndef CNN_IMAGE_H
 #define CNN_IMAGE_H
 
@@ -20,16 +20,31 @@ typedef struct {
 
 #define CNN_IMAGE_DEFAULT_MAX_PIXELS (100u * 1000u * 1000u)
 
-/* Decodes PNG or JPEG, chosen by magic bytes. Images with more than
+/* Decodes PNG, JPEG or DICOM, chosen by magic bytes. Images with more than
  * max_pixels pixels (0: the default) are refused before any large
  * allocation. On failure *out is left empty ({0}) and err names the problem
- * ("empty file", "truncated PNG ...", "not a PNG or JPEG file (starts with
- * ...)", "image is WxH = N megapixels, over the M megapixel limit"). */
+ * ("empty file", "truncated PNG ...", "not a PNG, JPEG or DICOM file (starts
+ * with ...)", "image is WxH = N megapixels, over the M megapixel limit"). */
 cnn_status cnn_image_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
                             cnn_image *out, cnn_error *err);
 /* Reads the file and decodes it; error messages start with the path. */
 cnn_status cnn_image_load(const char *path, size_t max_pixels, cnn_image *out,
                           cnn_error *err);
+
+/* DICOM (lib/dicom.h) is decoded too, detected by content. Its header may
+ * say that the image is not a frontal chest X-ray (a lateral view, another
+ * body part, another modality): cnn_image_decode and cnn_image_load then
+ * fail with CNN_ERR_UNSUPPORTED, "not a frontal chest X-ray (REASON)". The
+ * _ex forms decode it all the same and fill *dicom (dicom->present = 1 for
+ * DICOM input, 0 otherwise; dicom->refusal holds the reason), so that the
+ * caller can refuse it its own way and show what the header says. */
+typedef struct cnn_dicom_info cnn_dicom_info;
+cnn_status cnn_image_decode_ex(const uint8_t *bytes, size_t len,
+                               size_t max_pixels, cnn_image *out,
+                               cnn_dicom_info *dicom, cnn_error *err);
+cnn_status cnn_image_load_ex(const char *path, size_t max_pixels,
+                             cnn_image *out, cnn_dicom_info *dicom,
+                             cnn_error *err);
 void cnn_image_free(cnn_image *img);
 
 /* The format-specific decoders behind cnn_image_decode (same contract;

@@ -1,5 +1,5 @@
-/* image_decode.c - picks the decoder from the magic bytes; file loading and
- * the size checks shared by the decoders. */
+/* image_decode.c - picks the decoder (PNG, JPEG, DICOM) from the magic
+ * bytes; file loading and the size checks shared by the decoders. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dicom.h"
 #include "image.h"
 
 static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -94,8 +95,33 @@ static void describe_start(const uint8_t *bytes, size_t len, char *buf,
 cnn_status cnn_image_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
                             cnn_image *out, cnn_error *err)
 {
+    return cnn_image_decode_ex(bytes, len, max_pixels, out, NULL, err);
+}
+
+/* DICOM: without a caller's info, a header refusal is an error. */
+static cnn_status decode_dicom(const uint8_t *bytes, size_t len,
+                               size_t max_pixels, cnn_image *out,
+                               cnn_dicom_info *dicom, cnn_error *err)
+{
+    cnn_dicom_info own;
+    cnn_dicom_info *info = dicom ? dicom : &own;
+    cnn_status st = cnn_dicom_decode(bytes, len, max_pixels, out, info, err);
+    if (st == CNN_OK && !dicom && info->refusal[0]) {
+        cnn_image_free(out);
+        return cnn_fail(err, CNN_ERR_UNSUPPORTED,
+                        "not a frontal chest X-ray (%s)", info->refusal);
+    }
+    return st;
+}
+
+cnn_status cnn_image_decode_ex(const uint8_t *bytes, size_t len,
+                               size_t max_pixels, cnn_image *out,
+                               cnn_dicom_info *dicom, cnn_error *err)
+{
     out->width = out->height = out->channels = 0;
     out->data = NULL;
+    if (dicom)
+        memset(dicom, 0, sizeof *dicom);
     if (max_pixels == 0)
         max_pixels = CNN_IMAGE_DEFAULT_MAX_PIXELS;
     if (len == 0)
@@ -105,18 +131,29 @@ cnn_status cnn_image_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
     if (len >= sizeof jpeg_magic &&
         memcmp(bytes, jpeg_magic, sizeof jpeg_magic) == 0)
         return cnn_jpeg_decode(bytes, len, max_pixels, out, err);
+    if (cnn_dicom_detect(bytes, len))
+        return decode_dicom(bytes, len, max_pixels, out, dicom, err);
     char start[64] = "";
     describe_start(bytes, len, start, sizeof start);
     if (len < sizeof png_magic && memcmp(bytes, png_magic, len) == 0)
         return cnn_fail(err, CNN_ERR_FORMAT, "truncated PNG (only %zu bytes)",
                         len);
     return cnn_fail(err, CNN_ERR_FORMAT,
-                    "not a PNG or JPEG file (starts with %s)", start);
+                    "not a PNG, JPEG or DICOM file (starts with %s)", start);
 }
 
 cnn_status cnn_image_load(const char *path, size_t max_pixels, cnn_image *out,
                           cnn_error *err)
 {
+    return cnn_image_load_ex(path, max_pixels, out, NULL, err);
+}
+
+cnn_status cnn_image_load_ex(const char *path, size_t max_pixels,
+                             cnn_image *out, cnn_dicom_info *dicom,
+                             cnn_error *err)
+{
+    if (dicom)
+        memset(dicom, 0, sizeof *dicom);
     out->width = out->height = out->channels = 0;
     out->data = NULL;
     FILE *f = fopen(path, "rb");
@@ -143,7 +180,8 @@ cnn_status cnn_image_load(const char *path, size_t max_pixels, cnn_image *out,
         return cnn_fail(err, CNN_ERR_IO, "%s: read failed", path);
     }
     cnn_error inner = {0};
-    cnn_status st_code = cnn_image_decode(bytes, len, max_pixels, out, &inner);
+    cnn_status st_code = cnn_image_decode_ex(bytes, len, max_pixels, out, dicom,
+                                             &inner);
     free(bytes);
     if (st_code != CNN_OK)
         return cnn_fail(err, st_code, "%s: %s", path, inner.message);

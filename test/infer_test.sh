@@ -60,7 +60,7 @@ run mixed $INFER "$tmp/missing.png" "$PNG" "$tmp/note.txt" "$JPEG"
 expect_eq "mixed: exit 1" "$(status mixed)" 1
 expect_eq "mixed: good images still classified" "$(grep -c 'pneumonia probability' "$tmp/mixed.out")" 2
 expect_grep "mixed: missing file named with reason" "^infer: $tmp/missing.png: .*(No such file|cannot open)" "$tmp/mixed.err"
-expect_grep "mixed: non-image named with reason" "^infer: $tmp/note.txt: .*not a PNG or JPEG" "$tmp/mixed.err"
+expect_grep "mixed: non-image named with reason" "^infer: $tmp/note.txt: .*not a PNG, JPEG or DICOM" "$tmp/mixed.err"
 
 # ---------------------------------------------------------------- JSON
 run json $INFER --json "$PNG" "$tmp/note.txt" "$JPEG"
@@ -72,7 +72,7 @@ assert len(lines) == 3, lines
 objs = [json.loads(l) for l in lines]
 png, bad, jpeg = objs
 assert png["file"] == sys.argv[2] and jpeg["file"] == sys.argv[3]
-assert bad["file"] == sys.argv[4] and "not a PNG or JPEG" in bad["error"]
+assert bad["file"] == sys.argv[4] and "not a PNG, JPEG or DICOM" in bad["error"]
 text = open(sys.argv[5]).read().splitlines()[1:]  # after the notice
 for o, t in zip((png, jpeg), text):
     assert o["verdict"] in ("NORMAL", "PNEUMONIA")

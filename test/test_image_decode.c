@@ -151,7 +151,7 @@ START_TEST(empty_and_wrong_magic)
     expect_failure(none, 0, 0, CNN_ERR_FORMAT, "empty file", "zero bytes");
     const char *text = "hello, this is a text file\n";
     expect_failure((const uint8_t *)text, strlen(text), 0, CNN_ERR_FORMAT,
-                   "not a PNG or JPEG file (starts with 68 65 6c 6c", "text");
+                   "not a PNG, JPEG or DICOM file (starts with 68 65 6c 6c", "text");
     const char *gif = "GIF89a\x01\x00\x01\x00\x80\x00\x00";
     expect_failure((const uint8_t *)gif, 13, 0, CNN_ERR_FORMAT, "\"GIF89a", "gif");
     const uint8_t png_start[4] = {0x89, 'P', 'N', 'G'};

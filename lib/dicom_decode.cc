@@ -1,0 +1,283 @@
+// dicom_decode.cc - DICOM decoding with DCMTK behind the C interface of
+// dicom.h. The only C++ file of the library: every DCMTK type stays in here,
+// every DCMTK failure (conditions, image status, exceptions) becomes a
+// cnn_error.
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dccodec.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcdict.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
+#include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcrledrg.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmimage/diregist.h" // colour images (RGB, YBR, ...)
+#include "dcmtk/dcmimgle/dcmimage.h"
+#include "dcmtk/dcmjpeg/djdecode.h"
+#include "dcmtk/dcmjpls/djdecode.h"
+#include "dcmtk/oflog/oflog.h"
+
+#include "dicom.h"
+
+// ------------------------------------------------------------------ set-up
+
+static pthread_once_t dcmtk_once = PTHREAD_ONCE_INIT;
+
+// Once per process: DCMTK's logger off (its messages would go to the
+// console, and problems reach the caller as cnn_error anyway), and the
+// decoders of the compressed transfer syntaxes registered.
+static void dcmtk_init(void)
+{
+    OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+    OFLog::getLogger("dcmtk").setLogLevel(OFLogger::OFF_LOG_LEVEL);
+    DJDecoderRegistration::registerCodecs();   // JPEG baseline/extended/lossless
+    DJLSDecoderRegistration::registerCodecs(); // JPEG-LS
+    DcmRLEDecoderRegistration::registerCodecs();
+}
+
+// ------------------------------------------------------------------ header
+
+int cnn_dicom_detect(const uint8_t *bytes, size_t len)
+{
+    if (len >= 132 && memcmp(bytes + 128, "DICM", 4) == 0)
+        return 1;
+    if (len < 8)
+        return 0;
+    // A data set without preamble: the first tag is (0002,xxxx) or
+    // (0008,xxxx), little endian (02 00 / 08 00) or big endian (00 08).
+    int group_le = bytes[0] | bytes[1] << 8;
+    int group_be = bytes[0] << 8 | bytes[1];
+    return group_le == 0x0002 || group_le == 0x0008 || group_be == 0x0008;
+}
+
+// Trimmed, printable ASCII only (anything else becomes '?'), cut to cap.
+static void copy_clean(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    while (*src == ' ')
+        src++;
+    for (; *src && n + 1 < cap; src++)
+        dst[n++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+static void get_string(DcmItem *ds, const DcmTagKey &tag, char *dst, size_t cap)
+{
+    OFString value;
+    dst[0] = '\0';
+    if (ds->findAndGetOFString(tag, value, 0).good())
+        copy_clean(dst, cap, value.c_str());
+}
+
+static int equals_nocase(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+extern "C" void cnn_dicom_check_header(cnn_dicom_info *info)
+{
+    char *r = info->refusal;
+    size_t cap = sizeof info->refusal;
+    r[0] = '\0';
+    const char *m = info->modality, *b = info->body_part, *v = info->view_position;
+    if (*m && !equals_nocase(m, "CR") && !equals_nocase(m, "DX") &&
+        !equals_nocase(m, "DR"))
+        snprintf(r, cap, "Modality %s: not a radiograph (CR or DX expected)", m);
+    else if (*b && !equals_nocase(b, "CHEST") && !equals_nocase(b, "THORAX"))
+        snprintf(r, cap, "BodyPartExamined %s: not the chest", b);
+    else if (*v && (equals_nocase(v, "LL") || equals_nocase(v, "RL") ||
+                    equals_nocase(v, "LAT") || equals_nocase(v, "LATERAL")))
+        snprintf(r, cap, "lateral view (ViewPosition %s)", v);
+    else if (*v && !equals_nocase(v, "PA") && !equals_nocase(v, "AP"))
+        snprintf(r, cap, "ViewPosition %s: not a frontal (PA or AP) view", v);
+}
+
+// ------------------------------------------------------------------ decoding
+
+static cnn_status fail_condition(cnn_error *err, const OFCondition &c)
+{
+    if (c == EC_MemoryExhausted)
+        return cnn_fail(err, CNN_ERR_NOMEM, "out of memory reading the DICOM file");
+    if (c == EC_StreamNotifyClient || c == EC_PrematureSequDelimitationItem)
+        return cnn_fail(err, CNN_ERR_FORMAT, "truncated DICOM file (%s)", c.text());
+    return cnn_fail(err, CNN_ERR_FORMAT, "malformed DICOM file (%s)", c.text());
+}
+
+// Uint16 attribute that must be there.
+static cnn_status get_u16(DcmItem *ds, const DcmTagKey &tag, const char *name,
+                          Uint16 *out, cnn_error *err)
+{
+    if (ds->findAndGetUint16(tag, *out).bad())
+        return cnn_fail(err, CNN_ERR_FORMAT, "DICOM image without %s", name);
+    return CNN_OK;
+}
+
+static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
+                         cnn_image *out, cnn_dicom_info *info, cnn_error *err)
+{
+    if (!dcmDataDict.isDictionaryLoaded())
+        return cnn_fail(err, CNN_ERR_IO,
+                        "DCMTK's data dictionary is not installed (DCMDICTPATH)");
+    if (len > 0xfffffffeu)
+        return cnn_fail(err, CNN_ERR_TOO_LARGE, "DICOM file over 4 GB");
+
+    // Parse from memory; every value is loaded now (no lazy loading from a
+    // stream that does not outlive this call).
+    DcmInputBufferStream stream;
+    stream.setBuffer(bytes, (offile_off_t)len);
+    stream.setEos();
+    DcmFileFormat file;
+    file.transferInit();
+    OFCondition c = file.read(stream, EXS_Unknown, EGL_noChange, 0xfffffffeu);
+    file.transferEnd();
+    if (c.bad())
+        return fail_condition(err, c);
+    DcmDataset *ds = file.getDataset();
+    E_TransferSyntax xfer = ds->getOriginalXfer();
+    DcmXfer xfer_info(xfer);
+
+    // What the header says (never anything about the patient).
+    info->present = 1;
+    get_string(ds, DCM_Modality, info->modality, sizeof info->modality);
+    get_string(ds, DCM_BodyPartExamined, info->body_part, sizeof info->body_part);
+    get_string(ds, DCM_ViewPosition, info->view_position, sizeof info->view_position);
+    get_string(ds, DCM_PhotometricInterpretation, info->photometric,
+               sizeof info->photometric);
+    copy_clean(info->transfer_syntax, sizeof info->transfer_syntax,
+               xfer_info.getXferName());
+    Sint32 frames = 1;
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1)
+        frames = 1;
+    info->frames = (int)frames;
+    cnn_dicom_check_header(info);
+
+    // Pixel data that we can decode, of a size within the limits, before
+    // DCMTK decompresses or renders anything.
+    if (!ds->tagExists(DCM_PixelData)) {
+        if (ds->tagExists(DCM_FloatPixelData) || ds->tagExists(DCM_DoubleFloatPixelData))
+            return cnn_fail(err, CNN_ERR_UNSUPPORTED,
+                            "DICOM image with floating-point pixels");
+        return cnn_fail(err, CNN_ERR_FORMAT, "DICOM file without pixel data");
+    }
+    Uint16 rows, cols, spp, allocated, stored, representation;
+    cnn_status st;
+    if ((st = get_u16(ds, DCM_Rows, "Rows", &rows, err)) != CNN_OK ||
+        (st = get_u16(ds, DCM_Columns, "Columns", &cols, err)) != CNN_OK ||
+        (st = get_u16(ds, DCM_BitsAllocated, "BitsAllocated", &allocated, err)) != CNN_OK ||
+        (st = get_u16(ds, DCM_BitsStored, "BitsStored", &stored, err)) != CNN_OK)
+        return st;
+    if (ds->findAndGetUint16(DCM_SamplesPerPixel, spp).bad())
+        spp = 1;
+    if (ds->findAndGetUint16(DCM_PixelRepresentation, representation).bad())
+        representation = 0;
+    info->bits_stored = stored;
+    info->is_signed = representation == 1;
+    if ((st = cnn_image_check_dimensions(cols, rows, max_pixels, err)) != CNN_OK)
+        return st;
+    if (stored < 1 || stored > 16 || allocated < stored || allocated > 16)
+        return cnn_fail(err, CNN_ERR_UNSUPPORTED,
+                        "DICOM image with BitsStored %u, BitsAllocated %u "
+                        "(1 to 16 bits are supported)",
+                        (unsigned)stored, (unsigned)allocated);
+    if (spp != 1 && spp != 3)
+        return cnn_fail(err, CNN_ERR_FORMAT, "DICOM image with SamplesPerPixel %u",
+                        (unsigned)spp);
+    if (xfer_info.isEncapsulated()) {
+        if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit))
+            return cnn_fail(err, CNN_ERR_UNSUPPORTED,
+                            "DICOM transfer syntax not supported: %s",
+                            info->transfer_syntax);
+    } else {
+        DcmElement *pixels = NULL;
+        if (ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)
+            return cnn_fail(err, CNN_ERR_FORMAT, "DICOM file without pixel data");
+        uint64_t need = ((uint64_t)rows * cols * spp * allocated + 7) / 8;
+        uint64_t have = pixels->getLength();
+        if (have < need)
+            return cnn_fail(err, CNN_ERR_FORMAT,
+                            "DICOM pixel data has %llu bytes, a %ux%u frame needs "
+                            "%llu (truncated file?)",
+                            (unsigned long long)have, (unsigned)cols,
+                            (unsigned)rows, (unsigned long long)need);
+    }
+
+    // Render the first frame as a viewer shows it.
+    DicomImage image(ds, xfer,
+                     CIF_UsePartialAccessToPixelData | CIF_NeverAccessEmbeddedOverlays,
+                     0, 1);
+    if (image.getStatus() != EIS_Normal)
+        return cnn_fail(err, image.getStatus() == EIS_MemoryFailure ? CNN_ERR_NOMEM
+                                                                     : CNN_ERR_FORMAT,
+                        "DICOM image cannot be decoded: %s",
+                        DicomImage::getString(image.getStatus()));
+    int mono = image.isMonochrome();
+    if (mono) {
+        image.hideAllOverlays();
+        // Bone bright: MONOCHROME1 is always shown inverted, whatever its
+        // PresentationLUTShape says (DCMTK would take IDENTITY literally
+        // and show it dark); a MONOCHROME2 image keeps an INVERSE shape.
+        if (image.getPhotometricInterpretation() == EPI_Monochrome1)
+            image.setPresentationLutShape(ESP_Default);
+        OFString function;
+        if (ds->findAndGetOFString(DCM_VOILUTFunction, function).good() &&
+            function == "SIGMOID")
+            image.setVoiLutFunction(EFV_Sigmoid);
+        else
+            image.setVoiLutFunction(EFV_Linear);
+        double center = 0, width = 0;
+        if (image.getWindowCount() > 0 && image.setWindow(0) &&
+            image.getWindow(center, width)) {
+            snprintf(info->voi, sizeof info->voi, "window C %g W %g", center, width);
+        } else if (image.getVoiLutCount() > 0 && image.setVoiLut(0)) {
+            snprintf(info->voi, sizeof info->voi, "VOI LUT");
+        } else {
+            image.setNoVoiTransformation();
+            snprintf(info->voi, sizeof info->voi, "full range");
+        }
+    } else {
+        snprintf(info->voi, sizeof info->voi, "colour");
+    }
+    if (image.getWidth() != cols || image.getHeight() != rows)
+        return cnn_fail(err, CNN_ERR_FORMAT, "DICOM image of unexpected size");
+    int channels = mono ? 1 : 3;
+    const uint8_t *rendered = (const uint8_t *)image.getOutputData(8, 0, 0);
+    if (!rendered || image.getOutputDataSize(8) < (unsigned long)rows * cols * channels)
+        return cnn_fail(err, CNN_ERR_FORMAT, "DICOM pixel data cannot be decoded (%s)",
+                        info->transfer_syntax);
+    if ((st = cnn_image_alloc(out, cols, rows, channels, err)) != CNN_OK)
+        return st;
+    size_t plane = (size_t)rows * cols;
+    for (int ch = 0; ch < channels; ch++)
+        for (size_t i = 0; i < plane; i++)
+            out->data[ch * plane + i] = rendered[i * channels + ch];
+    return CNN_OK;
+}
+
+extern "C" cnn_status cnn_dicom_decode(const uint8_t *bytes, size_t len,
+                                       size_t max_pixels, cnn_image *out,
+                                       cnn_dicom_info *info, cnn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(info, 0, sizeof *info);
+    cnn_status st;
+    try {
+        pthread_once(&dcmtk_once, dcmtk_init);
+        st = decode(bytes, len, max_pixels, out, info, err);
+    } catch (const std::bad_alloc &) {
+        st = cnn_fail(err, CNN_ERR_NOMEM, "out of memory decoding the DICOM file");
+    } catch (...) {
+        st = cnn_fail(err, CNN_ERR_FORMAT, "DICOM file cannot be decoded");
+    }
+    if (st != CNN_OK)
+        cnn_image_free(out);
+    return st;
+}
