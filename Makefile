@@ -22,8 +22,9 @@ BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB ?= $(BLAS_DIR)/libopenblas.so.0 -Wl,-rpath,$(BLAS_DIR)
 # DICOM (lib/dicom_decode.cc, the library's one C++ file): Debian's DCMTK
 # (libdcmtk-dev) - the pixel pipeline, the JPEG and JPEG-LS decoders (RLE is
-# in dcmdata), the data dictionary - and the C++ runtime.
-DCMTK_LIBS ?= -ldcmimage -ldcmimgle -ldcmjpeg -ldcmjpls -ldcmdata -loflog -lofstd
+# in dcmdata), the data dictionary; zlib for deflated data sets - and the
+# C++ runtime.
+DCMTK_LIBS ?= -ldcmimage -ldcmimgle -ldcmjpeg -ldcmjpls -ldcmdata -loflog -lofstd -lz
 LDLIBS  := $(BLAS_LIB) -lcjson -lpng -ljpeg $(DCMTK_LIBS) -lstdc++ -lm -lpthread
 OMP     := -fopenmp
 
@@ -52,8 +53,9 @@ TEST_SCRIPTS  :=
 PROGRAMS      :=
 BENCH_TARGETS :=
 # libFuzzer targets: fuzz/<name>.c, built with clang against the library
-# sources plus the files listed in fuzz/<name>.sources (if any); clang++
-# drives it for the C++ runtime of lib/*.cc (-x c keeps the C files C).
+# sources plus the files listed in fuzz/<name>.sources (if any); lib/*.cc
+# is compiled on its own (C++17) and clang++ links, for the C++ runtime
+# (-x c keeps the C files C).
 FUZZ_TARGETS  :=
 FUZZ_SECONDS  ?= 60
 
@@ -66,10 +68,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-# C++ (lib/*.cc) with the C flags (optimization, sanitizers) but no OpenMP.
+# C++ (lib/*.cc) with the C flags (optimization, sanitizers) but no OpenMP;
+# DCMTK's headers want C++17.
+CXXSTD := -std=c++17
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(WARN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CXX) $(CXXSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIBCNN): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -103,12 +107,17 @@ run: setup
 # Each target runs FUZZ_SECONDS from its committed seed corpus fuzz/corpus/<name>/
 # (new inputs go to a scratch copy, so the committed corpus stays small).
 .PHONY: fuzz
+FUZZ_CXX_OBJ := $(LIB_CXX_SRC:lib/%.cc=build/fuzz/%.o)
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@set -e; mkdir -p build/fuzz; for s in $(LIB_CXX_SRC); do \
+	  clang++ $(CXXSTD) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS) \
+	    -c $$s -o build/fuzz/$$(basename $$s .cc).o; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/$$t.corpus; cp -r fuzz/corpus/$$t/. build/fuzz/$$t.corpus/; \
 	  clang++ -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
 	    -x c fuzz/$$t.c $(LIB_SRC) $$(cat fuzz/$$t.sources 2>/dev/null) \
-	    -x c++ $(LIB_CXX_SRC) -x none -o build/fuzz/$$t $(LDLIBS); \
+	    -x none $(FUZZ_CXX_OBJ) -o build/fuzz/$$t $(LDLIBS); \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/$$t.corpus; \
 	done

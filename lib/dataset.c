@@ -119,7 +119,21 @@ static int has_image_extension(const char *name)
 {
     const char *dot = strrchr(name, '.');
     return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
-                   strcasecmp(dot, ".jpeg") == 0);
+                   strcasecmp(dot, ".jpeg") == 0 || strcasecmp(dot, ".dcm") == 0 ||
+                   strcasecmp(dot, ".dicom") == 0);
+}
+
+/* A DICOM file by content ("DICM" after the 128-byte preamble): archives
+ * name their files IM000001 or by UID (1.2.840...) as often as *.dcm. */
+static int is_dicom_file(const char *path)
+{
+    uint8_t head[132];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && memcmp(head + 128, "DICM", 4) == 0;
 }
 
 /* Sorted entries of dir: sub-folders (want_dirs) or image files. */
@@ -135,17 +149,19 @@ static cnn_status list_dir(const char *dir, int want_dirs, name_list *out,
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        if (!want_dirs && !has_image_extension(e->d_name))
-            continue;
         struct stat st;
         int len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (len < 0 || (size_t)len >= sizeof path) {
+            if (!want_dirs && !has_image_extension(e->d_name))
+                continue;
             closedir(d);
             return cnn_fail(err, CNN_ERR_ARG, "%s/%s: path too long", dir, e->d_name);
         }
         if (stat(path, &st) != 0)
             continue;
         if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+            continue;
+        if (!want_dirs && !has_image_extension(e->d_name) && !is_dicom_file(path))
             continue;
         if (!name_list_add(out, e->d_name)) {
             closedir(d);
@@ -181,7 +197,7 @@ cnn_status cnn_dataset_scan(const char *root, cnn_dataset *ds, cnn_error *err)
     name_list_free(&classes);
     if (st == CNN_OK && ds->count == 0)
         st = cnn_fail(err, CNN_ERR_FORMAT,
-                      "%s: no .png/.jpg/.jpeg images in its class folders", root);
+                      "%s: no .png/.jpg/.jpeg/.dcm images in its class folders", root);
     if (st != CNN_OK)
         cnn_dataset_free(ds);
     return st;

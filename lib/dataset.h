@@ -1,4 +1,4 @@
-/* dataset.h - an image folder tree ROOT/CLASS/FILE.{png,jpg,jpeg} as a list of
+/* dataset.h - an image folder tree ROOT/CLASS/FILE.{png,jpg,jpeg,dcm} as a list of
  * labelled samples, patient ids from file names, and a stratified,
  * patient-grouped train/validation split.
  *
@@ -33,8 +33,9 @@ typedef struct {
 } cnn_index_list;
 
 /* Reads ROOT/CLASS/FILE for every sub-folder CLASS (hidden ones skipped) and
- * every regular file ending in .png, .jpg or .jpeg (any case). Fails if
- * there is no class folder or no image. */
+ * every regular file ending in .png, .jpg, .jpeg, .dcm or .dicom (any case),
+ * or holding "DICM" after a 128-byte preamble (DICOM files named IM000001 or
+ * by UID). Fails if there is no class folder or no image. */
 cnn_status cnn_dataset_scan(const char *root, cnn_dataset *ds, cnn_error *err);
 
 /* Building a dataset by hand (tests, file lists): start from a zeroed

@@ -9,12 +9,15 @@
 
 #include <new>
 
+#include <zlib.h>
+
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcistrmb.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcxfer.h"
@@ -101,15 +104,130 @@ extern "C" void cnn_dicom_check_header(cnn_dicom_info *info)
         snprintf(r, cap, "ViewPosition %s: not a frontal (PA or AP) view", v);
 }
 
+// ------------------------------------------------------------------ memory streams
+
+// DCMTK loads an element's value at once from a stream that cannot be
+// reopened (its buffer stream), allocating the length the element claims:
+// a few bytes claiming 4 GB allocate 4 GB. A stream over our memory that
+// can be reopened at an offset (a "factory", as for files) lets DCMTK check
+// a long value's length against the bytes that are left and load it only
+// when it is used: the pixel data, after the size checks below.
+class MemoryStream : public DcmInputBufferStream {
+public:
+    MemoryStream(const uint8_t *data, size_t len, size_t offset)
+        : data_(data), len_(len), offset_(offset)
+    {
+        setBuffer(data + offset, (offile_off_t)(len - offset));
+        setEos();
+        plain_ = currentProducer();
+    }
+    virtual DcmInputStreamFactory *newFactory() const;
+
+private:
+    const uint8_t *data_;
+    size_t len_, offset_;
+    const DcmProducer *plain_; // a filter (inflate) replaces it: no factory
+};
+
+class MemoryStreamFactory : public DcmInputStreamFactory {
+public:
+    MemoryStreamFactory(const uint8_t *data, size_t len, size_t offset)
+        : data_(data), len_(len), offset_(offset) {}
+    virtual DcmInputStream *create() const
+    {
+        return new MemoryStream(data_, len_, offset_);
+    }
+    virtual DcmInputStreamFactory *clone() const
+    {
+        return new MemoryStreamFactory(data_, len_, offset_);
+    }
+    virtual DcmInputStreamFactoryType ident() const
+    {
+        return DFT_DcmInputFileStreamFactory; // the kind that reads a file
+    }
+
+private:
+    const uint8_t *data_;
+    size_t len_, offset_;
+};
+
+DcmInputStreamFactory *MemoryStream::newFactory() const
+{
+    if (currentProducer() != plain_)
+        return NULL;
+    size_t at = offset_ + (size_t)tell();
+    return at <= len_ ? new MemoryStreamFactory(data_, len_, at) : NULL;
+}
+
+// Values longer than this are checked against the bytes left and loaded
+// when used (DCMTK's default threshold).
+static const Uint32 max_read_length = 4096;
+
+// A deflated data set inflated into memory, at most cap bytes (so that a
+// small upload cannot expand into gigabytes). *out is malloc'd.
+static cnn_status inflate_all(const uint8_t *in, size_t len, size_t cap,
+                              uint8_t **out, size_t *out_len, cnn_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) // raw deflate (PS3.5 A.5)
+        return cnn_fail(err, CNN_ERR_NOMEM, "out of memory inflating DICOM data");
+    size_t size = 0, have = len < cap / 4 ? len * 4 + 4096 : cap;
+    uint8_t *buf = NULL;
+    int rc = Z_OK;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)(len < 0x7fffffffu ? len : 0x7fffffffu);
+    while (rc != Z_STREAM_END) {
+        if (size == have || !buf) {
+            if (buf && have >= cap) {
+                inflateEnd(&z);
+                free(buf);
+                return cnn_fail(err, CNN_ERR_TOO_LARGE,
+                                "deflated DICOM data set inflates to over %zu MB",
+                                cap >> 20);
+            }
+            if (buf)
+                have = have > cap / 2 ? cap : have * 2;
+            uint8_t *grown = (uint8_t *)realloc(buf, have);
+            if (!grown) {
+                inflateEnd(&z);
+                free(buf);
+                return cnn_fail(err, CNN_ERR_NOMEM, "out of memory inflating DICOM data");
+            }
+            buf = grown;
+        }
+        z.next_out = buf + size;
+        z.avail_out = (uInt)(have - size < 0x7fffffffu ? have - size : 0x7fffffffu);
+        rc = inflate(&z, Z_NO_FLUSH);
+        size = (size_t)(z.next_out - buf);
+        if (rc == Z_BUF_ERROR && z.avail_out > 0)
+            break; // input ended early: parse what there is
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+            inflateEnd(&z);
+            free(buf);
+            return cnn_fail(err, CNN_ERR_FORMAT,
+                            "malformed DICOM file (deflated data set: %s)",
+                            z.msg ? z.msg : "inflate failed");
+        }
+    }
+    inflateEnd(&z);
+    *out = buf;
+    *out_len = size;
+    return CNN_OK;
+}
+
 // ------------------------------------------------------------------ decoding
 
 static cnn_status fail_condition(cnn_error *err, const OFCondition &c)
 {
     if (c == EC_MemoryExhausted)
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory reading the DICOM file");
-    if (c == EC_StreamNotifyClient || c == EC_PrematureSequDelimitationItem)
-        return cnn_fail(err, CNN_ERR_FORMAT, "truncated DICOM file (%s)", c.text());
-    return cnn_fail(err, CNN_ERR_FORMAT, "malformed DICOM file (%s)", c.text());
+    // DCMTK cannot tell a cut file from a wrong length: both are a value
+    // that runs past the end.
+    return cnn_fail(err, CNN_ERR_FORMAT, "truncated or malformed DICOM file (%s)",
+                    c.text());
 }
 
 // Uint16 attribute that must be there.
@@ -130,18 +248,53 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
     if (len > 0xfffffffeu)
         return cnn_fail(err, CNN_ERR_TOO_LARGE, "DICOM file over 4 GB");
 
-    // Parse from memory; every value is loaded now (no lazy loading from a
-    // stream that does not outlive this call).
-    DcmInputBufferStream stream;
-    stream.setBuffer(bytes, (offile_off_t)len);
-    stream.setEos();
-    DcmFileFormat file;
-    file.transferInit();
-    OFCondition c = file.read(stream, EXS_Unknown, EGL_noChange, 0xfffffffeu);
-    file.transferEnd();
+    // The file meta information (absent in a bare data set), then the data
+    // set in the transfer syntax it names (else detected); a deflated one
+    // inflated first, with a bound.
+    MemoryStream stream(bytes, len, 0);
+    DcmMetaInfo meta;
+    meta.transferInit();
+    OFCondition c = meta.read(stream, EXS_Unknown, EGL_noChange, max_read_length);
+    meta.transferEnd();
     if (c.bad())
         return fail_condition(err, c);
-    DcmDataset *ds = file.getDataset();
+    E_TransferSyntax stated = EXS_Unknown;
+    OFString uid;
+    if (meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).good()) {
+        stated = DcmXfer(uid.c_str()).getXfer();
+        if (stated == EXS_Unknown)
+            return cnn_fail(err, CNN_ERR_UNSUPPORTED,
+                            "DICOM transfer syntax not supported: %.64s",
+                            uid.c_str());
+    }
+    uint8_t *inflated = NULL; // freed below, whatever happens
+    struct Free {
+        uint8_t **p;
+        ~Free() { free(*p); }
+    } free_inflated = {&inflated};
+    size_t inflated_len = 0;
+    MemoryStream *body = &stream;
+    OFunique_ptr<MemoryStream> inflated_stream;
+    E_TransferSyntax read_as = stated;
+    if (stated == EXS_DeflatedLittleEndianExplicit) {
+        size_t at = (size_t)stream.tell();
+        size_t cap = (max_pixels < SIZE_MAX / 8 ? max_pixels * 6 : SIZE_MAX / 2) +
+                     ((size_t)64 << 20);
+        cnn_status st = inflate_all(bytes + at, len - at, cap, &inflated,
+                                    &inflated_len, err);
+        if (st != CNN_OK)
+            return st;
+        inflated_stream.reset(new MemoryStream(inflated, inflated_len, 0));
+        body = inflated_stream.get();
+        read_as = EXS_LittleEndianExplicit;
+    }
+    DcmDataset dataset;
+    dataset.transferInit();
+    c = dataset.read(*body, read_as, EGL_noChange, max_read_length);
+    dataset.transferEnd();
+    if (c.bad())
+        return fail_condition(err, c);
+    DcmDataset *ds = &dataset;
     E_TransferSyntax xfer = ds->getOriginalXfer();
     DcmXfer xfer_info(xfer);
 
@@ -153,7 +306,7 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
     get_string(ds, DCM_PhotometricInterpretation, info->photometric,
                sizeof info->photometric);
     copy_clean(info->transfer_syntax, sizeof info->transfer_syntax,
-               xfer_info.getXferName());
+               DcmXfer(stated != EXS_Unknown ? stated : xfer).getXferName());
     Sint32 frames = 1;
     if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1)
         frames = 1;
@@ -219,14 +372,20 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
                                                                      : CNN_ERR_FORMAT,
                         "DICOM image cannot be decoded: %s",
                         DicomImage::getString(image.getStatus()));
-    int mono = image.isMonochrome();
+    int mono = image.isMonochrome(), invert = 0;
     if (mono) {
         image.hideAllOverlays();
-        // Bone bright: MONOCHROME1 is always shown inverted, whatever its
-        // PresentationLUTShape says (DCMTK would take IDENTITY literally
-        // and show it dark); a MONOCHROME2 image keeps an INVERSE shape.
-        if (image.getPhotometricInterpretation() == EPI_Monochrome1)
-            image.setPresentationLutShape(ESP_Default);
+        // Bone bright: MONOCHROME1 is inverted whatever its
+        // PresentationLUTShape says (DCMTK would take IDENTITY literally and
+        // show it dark), MONOCHROME2 when the shape is INVERSE. DCMTK
+        // renders as stored and the 8-bit values are inverted below, so that
+        // both polarities get the same 256 grey levels (DCMTK's own
+        // inversion of an unwindowed image never reaches 0).
+        OFString shape;
+        ds->findAndGetOFString(DCM_PresentationLUTShape, shape);
+        invert = image.getPhotometricInterpretation() == EPI_Monochrome1 ||
+                 shape == "INVERSE";
+        image.setPresentationLutShape(ESP_Identity);
         OFString function;
         if (ds->findAndGetOFString(DCM_VOILUTFunction, function).good() &&
             function == "SIGMOID")
@@ -259,6 +418,9 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
     for (int ch = 0; ch < channels; ch++)
         for (size_t i = 0; i < plane; i++)
             out->data[ch * plane + i] = rendered[i * channels + ch];
+    if (invert)
+        for (size_t i = 0; i < plane; i++)
+            out->data[i] = 255.0f - out->data[i];
     return CNN_OK;
 }
 

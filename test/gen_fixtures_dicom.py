@@ -21,9 +21,11 @@ the other transfer syntaxes.
 
 The expected pixels are an independent decode: pydicom reads the stored
 values (its own parser, and its own RLE and Pillow-based JPEG baseline
-decoders), numpy applies the rendering rules of lib/dicom.h (Modality LUT;
-first window, else the VOI LUT, else the full BitsStored range; MONOCHROME1
-inverted; 8 bits by truncation, as DCMTK does). The lossless JPEG and
+decoders), numpy applies the rendering rules of lib/dicom.h from the DICOM
+standard (Modality LUT; the first window by the linear formula of PS3.3
+C.11.2.1.2.1, truncated to 8 bits, else the VOI LUT's output range or the
+full BitsStored range in 256 equal bins; MONOCHROME1, or MONOCHROME2 with
+an INVERSE Presentation LUT Shape, inverted as 255 - v). The lossless JPEG and
 JPEG-LS fixtures are expected to equal the native data set they were made
 from; for the lossy JPEG extended and JPEG-LS near-lossless ones, DCMTK's
 dcmdjpeg/dcmdjpls decompress and pydicom + numpy render.
@@ -176,25 +178,29 @@ def render(ds, stored=None):
         x = np.trunc(x * slope + icpt)  # integer modality values
         lo, hi = sorted((lo * slope + icpt, hi * slope + icpt))
     if "WindowCenter" in ds:
+        # The linear window of C.11.2.1.2.1, truncated to 8 bits.
         c = float(np.atleast_1d(ds.WindowCenter)[0])
         w = float(np.atleast_1d(ds.WindowWidth)[0])
         y = ((x - (c - 0.5)) / (w - 1) + 0.5) * 255
         y = np.where(x <= c - 0.5 - (w - 1) / 2, 0, y)
         y = np.where(x > c - 0.5 + (w - 1) / 2, 255, y)
     elif "VOILUTSequence" in ds:
+        # The LUT's output range (0 .. 2^bits - 1) in 256 equal bins.
         item = ds.VOILUTSequence[0]
         n, first, lut_bits = [int(v) for v in item.LUTDescriptor]
         lut = np.asarray(item.LUTData, np.float64)
         n = n or 65536
         idx = np.clip(x - first, 0, n - 1).astype(np.int64)
-        y = lut[idx] / (2.0 ** lut_bits - 1) * 255
+        y = lut[idx] * 256 / 2.0 ** lut_bits
     else:
-        y = (x - lo) / (hi - lo) * 255
+        # The full range lo..hi in 256 equal bins.
+        y = (x - lo) * 256 / (hi - lo + 1)
+    y = np.floor(np.clip(y, 0, 255) + 1e-9)
     # Bone bright: MONOCHROME1 always inverted; MONOCHROME2 when its
-    # Presentation LUT Shape is INVERSE.
+    # Presentation LUT Shape is INVERSE (on the 8-bit values).
     if pi == "MONOCHROME1" or getattr(ds, "PresentationLUTShape", "") == "INVERSE":
         y = 255 - y
-    return np.floor(np.clip(y, 0, 255) + 1e-6)[None].astype(np.float32)
+    return y[None].astype(np.float32)
 
 
 def decompressed(tool, path):
@@ -311,7 +317,7 @@ def make(golden):
     # Lossy: decompressed by the toolkit, rendered here.
     p = derive("jpeg_extended_12bit", "mono2_12bit_window", "dcmcjpeg", "+ee", "+un")
     golden["jpeg_extended_12bit"] = render(decompressed("dcmdjpeg", p))
-    p = derive("jpegls_near_lossless", "mono2_12bit_window", "dcmcjpls", "+en")
+    p = derive("jpegls_near_lossless", "mono2_12bit_window", "dcmcjpls", "+en", "+un")
     golden["jpegls_near_lossless"] = render(decompressed("dcmdjpls", p))
     # JPEG baseline: grey from dcmcjpeg, and img2dcm's wrapping of the
     # project's RGB X-ray JPEG (YBR_FULL_422); both decoded by Pillow.
@@ -413,7 +419,7 @@ def make_seeds():
                              ("jpeg_lossless", "dcmcjpeg", ["+e1", "+un"]),
                              ("jpeg_extended", "dcmcjpeg", ["+ee", "+un"]),
                              ("jpegls_lossless", "dcmcjpls", ["+el"]),
-                             ("jpegls_near_lossless", "dcmcjpls", ["+en"]),
+                             ("jpegls_near_lossless", "dcmcjpls", ["+en", "+un"]),
                              ("rle", "dcmcrle", [])):
         convert(tool, base, f"{SEEDS}/{name}.dcm", *opts)
     mono8 = seed("mono8", dataset("s", v8, bits_stored=8))

@@ -125,6 +125,46 @@ static int side_of(const cnn_index_list *val, int i)
     return 0;
 }
 
+START_TEST(scan_finds_dicom_by_name_or_content)
+{
+    char root[] = "/tmp/test_dataset_XXXXXX", p[256];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(p, sizeof p, "%s/a", root);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    const char *files[] = {"a/x.dcm", "a/1.2.840.99", "a/IM000002", "a/notes.txt"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, files[i]);
+        touch(p);
+    }
+    /* Two files without a DICOM name but with the magic after 128 bytes. */
+    uint8_t part10[132] = {0};
+    memcpy(part10 + 128, "DICM", 4);
+    for (int i = 1; i <= 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, files[i]);
+        FILE *f = fopen(p, "wb");
+        ck_assert(f && fwrite(part10, 1, sizeof part10, f) == sizeof part10);
+        fclose(f);
+    }
+    cnn_dataset ds;
+    cnn_error err = {0};
+    ck_assert_msg(cnn_dataset_scan(root, &ds, &err) == CNN_OK, "%s", err.message);
+    ck_assert_int_eq(ds.count, 3);
+    const char *want[] = {"a/1.2.840.99", "a/IM000002", "a/x.dcm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, want[i]);
+        ck_assert_str_eq(ds.samples[i].path, p);
+    }
+    cnn_dataset_free(&ds);
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, files[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/a", root);
+    rmdir(p);
+    rmdir(root);
+}
+END_TEST
+
 START_TEST(split_by_patient_and_class)
 {
     cnn_dataset ds;
@@ -200,6 +240,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, patient_ids);
     tcase_add_test(tc, scan_folder_tree);
+    tcase_add_test(tc, scan_finds_dicom_by_name_or_content);
     tcase_add_test(tc, split_by_patient_and_class);
     suite_add_tcase(s, tc);
     return run_suite(s);

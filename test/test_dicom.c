@@ -102,6 +102,11 @@ START_TEST(every_variant_matches_the_reference)
         cnn_image want;
         st = cnn_image_load(ref, 0, &want, &err);
         ck_assert_msg(st == CNN_OK, "%s: %s", ref, err.message);
+        /* Grey stored as RGB (a JPEG's YCbCr) may come out as one plane. */
+        if (img.channels != want.channels) {
+            cnn_image_collapse_grey(&img);
+            cnn_image_collapse_grey(&want);
+        }
         ck_assert_msg(img.channels == want.channels && img.height == want.height &&
                           img.width == want.width,
                       "%s: got %dx%dx%d, want %dx%dx%d", v->name, img.channels,
@@ -236,14 +241,14 @@ START_TEST(malformed_files)
         cnn_status status;
         const char *message;
     } cases[] = {
-        {"bad_truncated", CNN_ERR_FORMAT, "DICOM file"},
-        {"bad_truncated_header", CNN_ERR_FORMAT, "truncated DICOM file"},
-        {"bad_bad_length", CNN_ERR_FORMAT, "DICOM file"},
+        {"bad_truncated", CNN_ERR_FORMAT, "truncated or malformed DICOM file"},
+        {"bad_truncated_header", CNN_ERR_FORMAT, "truncated or malformed DICOM file"},
+        {"bad_bad_length", CNN_ERR_FORMAT, "truncated or malformed DICOM file"},
         {"bad_huge_dimensions", CNN_ERR_TOO_LARGE, "image is 65535x65535 = 4295 megapixels"},
         {"bad_short_pixel_data", CNN_ERR_FORMAT, "DICOM pixel data has 512 bytes, a 64x64 frame needs 8192"},
         {"bad_no_pixel_data", CNN_ERR_FORMAT, "DICOM file without pixel data"},
         {"bad_jpeg2000", CNN_ERR_UNSUPPORTED, "DICOM transfer syntax not supported: JPEG 2000"},
-        {"bad_garbage", CNN_ERR_FORMAT, "DICOM file"},
+        {"bad_garbage", CNN_ERR_FORMAT, "truncated or malformed DICOM file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char path[256];

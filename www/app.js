@@ -19,7 +19,13 @@ document.addEventListener("DOMContentLoaded", function () {
     if (!file || !/^image\/(png|jpeg)$/.test(file.type)) {
       preview.hidden = true;
       preview.removeAttribute("src");
-      status.textContent = file ? "This does not look like a PNG or JPEG image." : "";
+      // Browsers cannot show DICOM; archives often name it without an
+      // extension (no type): the server decides by content.
+      if (file && (file.type === "application/dicom" || file.type === "" ||
+                   /\.(dcm|dicom)$/i.test(file.name)))
+        status.textContent = file.name + " (DICOM: the X-ray is shown with the result)";
+      else
+        status.textContent = file ? "This does not look like a PNG, JPEG or DICOM file." : "";
       return;
     }
     preview.src = URL.createObjectURL(file);

@@ -1,0 +1,7 @@
+# dicom.mk - DICOM input (lib/dicom.h, lib/dicom_decode.cc with DCMTK; the
+# link flags are in the Makefile's LDLIBS, since every program that decodes
+# images needs them).
+#   make fuzz        includes fuzz/dicom.c (seed corpus fuzz/corpus/dicom)
+# The fixtures and their expected pixels are made by
+# /usr/bin/python3 test/gen_fixtures_dicom.py (needs dcmtk, python3-pydicom).
+FUZZ_TARGETS += dicom
