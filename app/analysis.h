@@ -1,4 +1,5 @@
 /* analysis.h - one X-ray through the model, shared by ./infer and the CGI:
+ * the input gate (is it a frontal chest X-ray the model can judge?),
  * preprocessing, the pneumonia probability and verdict, optionally the
  * Grad-CAM heat map blended over the image, and the JSON form of a result. */
 #ifndef ANALYSIS_H
@@ -13,7 +14,22 @@
     "This is not a diagnosis. The result comes from a machine-learning "     \
     "model that can be wrong; a qualified clinician must make any decision."
 
+/* The verdict of an image the input gate refuses. */
+#define ANALYSIS_REFUSED_VERDICT "NOT_A_CHEST_XRAY"
+/* Which checks the gate runs: a model file without the learned statistics
+ * (trainer fit-gate) gets the image checks only. */
+#define ANALYSIS_GATE_IMAGE "image checks only"
+#define ANALYSIS_GATE_LEARNED "image and feature checks"
+
 typedef struct {
+    cnn_gate_check check;   /* CNN_GATE_ACCEPTED, or the check that refused
+                               the image: then there is no probability, no
+                               heat map, and verdict is
+                               ANALYSIS_REFUSED_VERDICT */
+    const char *reason;     /* why it was refused (NULL when accepted) */
+    const char *gate;       /* ANALYSIS_GATE_IMAGE or ANALYSIS_GATE_LEARNED */
+    double layout_distance; /* the learned checks' distances (NAN when not */
+    double features_distance; /* measured) */
     float probability;      /* of the positive class (PNEUMONIA) */
     float threshold;        /* positive when probability >= threshold */
     int positive;
@@ -23,7 +39,10 @@ typedef struct {
     double model_seconds;   /* wall time of the model call alone */
 } analysis;
 
-/* Runs the model on a decoded image. with_heat: also Grad-CAM (a backward
+/* Runs the input gate and, when it accepts, the model on a decoded image
+ * (a refusal is a result, not an error). The image checks run before the
+ * model, the layout check on the model input, the feature check on the
+ * features of the same forward pass. with_heat: also Grad-CAM (a backward
  * pass; costs about twice the forward pass). */
 cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
                         analysis *out, cnn_error *err);
@@ -35,8 +54,11 @@ void analysis_free(analysis *a);
 cnn_status analysis_png(const analysis *a, const cnn_image *img, int max_side,
                         uint8_t **png, size_t *png_len, cnn_error *err);
 
-/* {"file", "verdict", "probability", "threshold", "model": {"name",
- * "version", "arch"}, "notice"}; file may be NULL (left out). */
+/* {"file", "verdict", "probability", "threshold", "gate",
+ * ["layout_distance", "features_distance",] "model": {"name", "version",
+ * "arch"}, "notice"}; for a refused image "reason" and "check" (the
+ * cnn_gate_check_name) instead of "probability" and "threshold". file may
+ * be NULL (left out). */
 cJSON *analysis_json(const analysis *a, const cnn_model_config *cfg,
                      const char *file);
 

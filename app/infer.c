@@ -4,14 +4,20 @@
  *           [--repeat N] IMAGE...
  *
  * Per image: the verdict, the pneumonia probability and the threshold; text
- * lines or (--json) one JSON object per line. A file that cannot be read or
- * decoded gets an error line (stderr; in JSON mode also an object with
- * "error" on stdout) and the others are still processed; the exit status is
- * then 1. Bad usage exits with 2. */
+ * lines or (--json) one JSON object per line. An image the input gate
+ * refuses (not a frontal chest X-ray the model can judge) gets
+ * "FILE: not a frontal chest X-ray (REASON)" and no verdict or probability;
+ * the exit status is then 3. A file that cannot be read or decoded gets an
+ * error line (stderr; in JSON mode also an object with "error" on stdout)
+ * and the others are still processed; the exit status is then 1, whatever
+ * else happened. Bad usage exits with 2. */
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,14 +27,18 @@
 
 #define DEFAULT_MODEL "weights/pneumonia.safetensors"
 
+/* What happened to one image (the exit status of a run of only such). */
+enum { CLASSIFIED = 0, FAILED = 1, REFUSED = 3 };
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: infer [--model FILE] [--json] [--heatmap OUT.png] [--threads N]\n"
             "             [--repeat N] IMAGE...\n"
             "Classifies chest X-rays (PNG or JPEG) as NORMAL or PNEUMONIA.\n"
-            "  --model FILE     model file (default: $PNEUMONIA_MODEL, else\n"
-            "                   " DEFAULT_MODEL ")\n"
+            "  --model FILE     model file (default: $PNEUMONIA_MODEL, else the\n"
+            "                   nearest " DEFAULT_MODEL " in the\n"
+            "                   program's directory or above it)\n"
             "  --json           one JSON object per image and line\n"
             "  --heatmap OUT    write the Grad-CAM heat map over the X-ray as PNG;\n"
             "                   with several images, OUT-1.png, OUT-2.png, ... (the\n"
@@ -37,7 +47,11 @@ static void usage(FILE *out)
             "                   all cores)\n"
             "  --repeat N       run the model N times per image and report the\n"
             "                   median time of one model call (forward_ms)\n"
-            "Exit status: 0 all images classified, 1 some failed, 2 bad usage.\n");
+            "An image that is not a frontal chest X-ray the model can judge gets\n"
+            "\"IMAGE: not a frontal chest X-ray (REASON)\" and no verdict.\n"
+            "Exit status: 0 all images classified, 1 some could not be read,\n"
+            "2 bad usage, 3 some were refused as not a frontal chest X-ray (and\n"
+            "none failed to be read).\n");
 }
 
 /* OUT for a single image; "OUT-<n>.png" (before a .png suffix) otherwise. */
@@ -81,7 +95,8 @@ static void report_error(const char *path, const char *message, int json)
     }
 }
 
-/* Classifies one image; returns 0 on success, 1 after reporting an error. */
+/* Classifies one image; returns CLASSIFIED, REFUSED, or FAILED after
+ * reporting an error. */
 static int classify(cnn_model *m, const char *path, int json,
                     const char *heat_out, int repeat)
 {
@@ -99,7 +114,8 @@ static int classify(cnn_model *m, const char *path, int json,
         st = analysis_run(m, &img, heat_out != NULL, &a, &err);
         times[r] = a.model_seconds;
     }
-    if (st == CNN_OK && heat_out) {
+    int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;
+    if (st == CNN_OK && heat_out && !refused) {
         uint8_t *png;
         size_t len;
         st = analysis_png(&a, &img, 0, &png, &len, &err);
@@ -122,7 +138,8 @@ static int classify(cnn_model *m, const char *path, int json,
         cnn_model_config *cfg = cnn_model_config_of(m);
         if (json) {
             cJSON *o = analysis_json(&a, cfg, path);
-            if (!o || (heat_out && !cJSON_AddStringToObject(o, "heatmap", heat_out)) ||
+            if (!o || (heat_out && !refused &&
+                       !cJSON_AddStringToObject(o, "heatmap", heat_out)) ||
                 !cJSON_AddNumberToObject(o, "forward_ms", ms)) {
                 st = cnn_fail(&err, CNN_ERR_NOMEM, "out of memory");
                 report_error(path, "out of memory", json);
@@ -130,6 +147,9 @@ static int classify(cnn_model *m, const char *path, int json,
                 print_json(o);
             }
             cJSON_Delete(o);
+        } else if (refused) {
+            printf("%s: not a frontal chest X-ray (%s)\n", path, a.reason);
+            fflush(stdout);
         } else {
             printf("%s: %s (pneumonia probability %.4f, threshold %.4f)", path,
                    a.verdict, a.probability, a.threshold);
@@ -144,7 +164,36 @@ static int classify(cnn_model *m, const char *path, int json,
     free(times);
     analysis_free(&a);
     cnn_image_free(&img);
-    return st == CNN_OK ? 0 : 1;
+    return st != CNN_OK ? FAILED : refused ? REFUSED : CLASSIFIED;
+}
+
+/* The nearest weights/pneumonia.safetensors in the program's own directory
+ * or above it (./infer at the repository root, build/opt/bin/infer), so
+ * that it is found from any working directory; the program's directory's
+ * when there is none (the error then names it). */
+static void default_model(char *buf, size_t size)
+{
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0) {
+        snprintf(buf, size, "%s", DEFAULT_MODEL);
+        return;
+    }
+    dir[n] = '\0';
+    char *d = dirname(dir);
+    snprintf(buf, size, "%s/%s", d, DEFAULT_MODEL);
+    for (char *at = d; *at;) {
+        char candidate[PATH_MAX + sizeof DEFAULT_MODEL];
+        snprintf(candidate, sizeof candidate, "%s/%s", at, DEFAULT_MODEL);
+        if (access(candidate, F_OK) == 0) {
+            snprintf(buf, size, "%s", candidate);
+            return;
+        }
+        char *slash = strrchr(at, '/');
+        if (!slash || slash == at)
+            break;
+        *slash = '\0';
+    }
 }
 
 static int parse_positive(const char *s, int *out)
@@ -200,8 +249,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!model_path || !*model_path)
-        model_path = DEFAULT_MODEL;
+    char found[PATH_MAX + sizeof DEFAULT_MODEL];
+    if (!model_path || !*model_path) {
+        default_model(found, sizeof found);
+        model_path = found;
+    }
 
     cnn_set_threads(threads);
     cnn_model *m;
@@ -214,14 +266,15 @@ int main(int argc, char **argv)
      * in every object) */
     if (!json)
         printf("Note: %s\n", ANALYSIS_NOTICE);
-    int count = argc - optind, failed = 0;
+    int count = argc - optind, failed = 0, refused = 0;
     for (int i = 0; i < count; i++) {
         char path[4096];
         if (heat_out)
             heatmap_path(path, sizeof path, heat_out, i + 1, count);
-        failed += classify(m, argv[optind + i], json, heat_out ? path : NULL,
-                           repeat);
+        int r = classify(m, argv[optind + i], json, heat_out ? path : NULL, repeat);
+        failed += r == FAILED;
+        refused += r == REFUSED;
     }
     cnn_model_free(m);
-    return failed ? 1 : 0;
+    return failed ? FAILED : refused ? REFUSED : CLASSIFIED;
 }

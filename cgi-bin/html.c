@@ -2,6 +2,7 @@
  * loads /style.css from www/ and nothing from other sites. */
 #include "html.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cgi.h"
@@ -96,32 +97,27 @@ static void figure(FILE *out, const uint8_t *png, size_t len, const char *alt,
             alt, caption);
 }
 
-void html_result_page(FILE *out, const html_result *r)
+/* p with `decimals` decimals (scaled by 100 when percent), except that a
+ * model's probability is never shown as certain: what would print as 100
+ * or 0 prints as ">99.9" or "<0.1" (one unit of the last decimal in). */
+static void probability_text(char *buf, size_t size, double p, int decimals,
+                             int percent)
 {
-    const analysis *a = r->result;
-    page_start(out, "Result");
-    fprintf(out, "<h1>Result</h1>\n<section class=\"verdict %s\">\n"
-                 "<p class=\"label\">The model says</p>\n"
-                 "<p class=\"class\" id=\"verdict\">",
-            a->positive ? "positive" : "negative");
-    html_escape(out, a->verdict);
-    fprintf(out, "</p>\n<p>Pneumonia probability <strong id=\"probability\">"
-                 "%.1f%%</strong> (the model answers ", a->probability * 100.0);
-    html_escape(out, r->model->class_names[1]); /* from the model file */
-    fprintf(out, " from %.1f%%)</p>\n"
-                 "<meter min=\"0\" max=\"1\" value=\"%.4f\" low=\"%.4f\" "
-                 "optimum=\"0\">%.1f%%</meter>\n</section>\n",
-            a->threshold * 100.0, a->probability, a->threshold,
-            a->probability * 100.0);
-    fputs("<p class=\"notice\"><strong>" ANALYSIS_NOTICE "</strong></p>\n", out);
-    fputs("<div class=\"figures\">\n", out);
-    figure(out, r->xray_png, r->xray_len, "The uploaded chest X-ray",
-           "Uploaded X-ray");
-    figure(out, r->heat_png, r->heat_len,
-           "Heat map of the regions that raised the pneumonia score",
-           "Grad-CAM heat map: red marks regions that raised the pneumonia "
-           "score");
-    fputs("</div>\n<dl class=\"details\">\n<dt>File</dt><dd id=\"filename\">", out);
+    double scale = percent ? 100.0 : 1.0, unit = pow(10.0, -decimals);
+    const char *sign = percent ? "%" : "";
+    if (p * scale >= scale - unit / 2)
+        snprintf(buf, size, ">%.*f%s", decimals, scale - unit, sign);
+    else if (p * scale < unit / 2)
+        snprintf(buf, size, "<%.*f%s", decimals, unit, sign);
+    else
+        snprintf(buf, size, "%.*f%s", decimals, p * scale, sign);
+}
+
+/* The model's name, architecture, input size, version and provenance as
+ * the first rows of the details list (left open for more rows). */
+static void model_details(FILE *out, const html_result *r)
+{
+    fputs("<dl class=\"details\">\n<dt>File</dt><dd id=\"filename\">", out);
     html_escape(out, r->filename && *r->filename ? r->filename : "(no name)");
     fputs("</dd>\n<dt>Model</dt><dd>", out);
     html_escape(out, r->model->name);
@@ -135,8 +131,67 @@ void html_result_page(FILE *out, const html_result *r)
         fputs("</dd>\n<dt>Provenance</dt><dd>", out);
         html_escape(out, r->model->provenance);
     }
-    fprintf(out, "</dd>\n<dt>Threshold</dt><dd id=\"threshold\">%.4f</dd>\n"
-                 "<dt>Probability</dt><dd id=\"probability-exact\">%.6f</dd>\n"
-                 "</dl>\n", a->threshold, a->probability);
+    fputs("</dd>\n<dt>Input checks</dt><dd id=\"gate\">", out);
+    html_escape(out, r->result->gate);
+    fputs("</dd>\n", out);
+}
+
+void html_refused_page(FILE *out, const html_result *r)
+{
+    const analysis *a = r->result;
+    page_start(out, "Not a frontal chest X-ray");
+    fputs("<h1>Not a frontal chest X-ray</h1>\n<section class=\"verdict refused\">\n"
+          "<p class=\"label\">The model gives no verdict</p>\n"
+          "<p>The upload does not look like a frontal chest X-ray that the "
+          "model can judge: <strong id=\"reason\">", out);
+    html_escape(out, a->reason);
+    fputs("</strong>.</p>\n</section>\n<p>Upload a frontal chest X-ray (the "
+          "whole chest, front or back view, as a grey PNG or JPEG, at least ", out);
+    fprintf(out, "%d pixels a side). A model judges only what it was trained "
+                 "on; for anything else its answer would mean nothing.</p>\n",
+            CNN_GATE_MIN_SIDE);
+    fputs("<p class=\"notice\"><strong>" ANALYSIS_NOTICE "</strong></p>\n", out);
+    model_details(out, r);
+    fprintf(out, "<dt>Refused by</dt><dd id=\"check\">%s</dd>\n</dl>\n",
+            cnn_gate_check_name(a->check));
+    page_end(out);
+}
+
+void html_result_page(FILE *out, const html_result *r)
+{
+    const analysis *a = r->result;
+    char shown[32], exact[32];
+    probability_text(shown, sizeof shown, a->probability, 1, 1);
+    probability_text(exact, sizeof exact, a->probability, 6, 0);
+    page_start(out, "Result");
+    fprintf(out, "<h1>Result</h1>\n<section class=\"verdict %s\">\n"
+                 "<p class=\"label\">The model says</p>\n"
+                 "<p class=\"class\" id=\"verdict\">",
+            a->positive ? "positive" : "negative");
+    html_escape(out, a->verdict);
+    fputs("</p>\n<p>Pneumonia probability <strong id=\"probability\">", out);
+    html_escape(out, shown);
+    fputs("</strong> (the model answers ", out);
+    html_escape(out, r->model->class_names[1]); /* from the model file */
+    fprintf(out, " from %.1f%%)</p>\n"
+                 "<meter min=\"0\" max=\"1\" value=\"%.4f\" low=\"%.4f\" "
+                 "optimum=\"0\">", a->threshold * 100.0, a->probability,
+            a->threshold);
+    html_escape(out, shown);
+    fputs("</meter>\n</section>\n", out);
+    fputs("<p class=\"notice\"><strong>" ANALYSIS_NOTICE "</strong></p>\n", out);
+    fputs("<div class=\"figures\">\n", out);
+    figure(out, r->xray_png, r->xray_len, "The uploaded chest X-ray",
+           "Uploaded X-ray");
+    figure(out, r->heat_png, r->heat_len,
+           "Heat map of the regions that raised the pneumonia score",
+           "Grad-CAM heat map: red marks regions that raised the pneumonia "
+           "score");
+    fputs("</div>\n", out);
+    model_details(out, r);
+    fprintf(out, "<dt>Threshold</dt><dd id=\"threshold\">%.4f</dd>\n"
+                 "<dt>Probability</dt><dd id=\"probability-exact\">", a->threshold);
+    html_escape(out, exact);
+    fputs("</dd>\n</dl>\n", out);
     page_end(out);
 }

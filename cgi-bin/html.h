@@ -27,6 +27,12 @@ typedef struct {
     size_t heat_len;
 } html_result;
 
+/* The verdict, the probability (never "100.0%" or "0.0%": ">99.9%",
+ * "<0.1%"), both images, the notice and the model's details. */
 void html_result_page(FILE *out, const html_result *r);
+/* For an image the input gate refused (HTTP 422): that the upload does not
+ * look like a frontal chest X-ray and why, the notice, the model's details;
+ * no verdict, probability or image (r's images are not used). */
+void html_refused_page(FILE *out, const html_result *r);
 
 #endif

@@ -14,6 +14,9 @@
  *   CONTENT_LENGTH, malformed multipart, no file, an empty file     400
  *   a file that is not a PNG or JPEG we can decode                  415
  *   an image over 40 megapixels    413
+ *   an image the input gate refuses (not a frontal chest X-ray the
+ *   model can judge): a page saying so and why, or the JSON of
+ *   ./infer --json (verdict NOT_A_CHEST_XRAY, reason)               422
  *   the model cannot be loaded or run                               500
  *
  * Environment: PNEUMONIA_MODEL (model file; default ../weights/
@@ -150,9 +153,10 @@ static void answer(const cgi_request *req, const multipart_part *file)
     st = cnn_model_load(&m, path, &err);
     if (st == CNN_OK)
         st = analysis_run(m, &img, !json, &a, &err);
+    int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;
     uint8_t *xray = NULL, *heat = NULL;
     size_t xray_len = 0, heat_len = 0;
-    if (st == CNN_OK && !json) {
+    if (st == CNN_OK && !json && !refused) {
         analysis plain = a;
         plain.heat = NULL; /* the same image without the overlay */
         st = analysis_png(&plain, &img, SHOWN_SIDE, &xray, &xray_len, &err);
@@ -189,12 +193,15 @@ static void answer(const cgi_request *req, const multipart_part *file)
                     .heat_png = heat,
                     .heat_len = heat_len,
                 };
-                html_result_page(out, &r);
+                if (refused)
+                    html_refused_page(out, &r);
+                else
+                    html_result_page(out, &r);
             }
             fclose(out);
         }
         if (written)
-            send_stream(req, 200, buf, len);
+            send_stream(req, refused ? 422 : 200, buf, len);
         else
             fail(req, 500, "Out of memory", "Please try again later.");
         free(buf);

@@ -1,6 +1,10 @@
 #!/bin/bash
 # infer_test.sh - ./infer's command line: output formats, heat map files,
-# errors per file (others still processed, exit 1), usage errors (exit 2).
+# errors per file (others still processed, exit 1), usage errors (exit 2),
+# the input gate (refused images: exit 3, the reason, no probability; the
+# image checks on a model without learned statistics, the learned checks on
+# one fitted by `trainer fit-gate` on the tiny fixture set), and the default
+# model found next to the program from any directory.
 # Uses a random model with a small input (tools/make_model).
 #   BUILD=build/opt bash test/infer_test.sh      (make test sets BUILD)
 set -euo pipefail
@@ -8,6 +12,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/opt}
 PNG=test/fixtures/images/resize_xray_299.png
 JPEG=test/fixtures/images/xray_normal_IM-0115-0001.jpeg
+GATE=test/fixtures/gate
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -112,6 +117,91 @@ p_plain=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readli
 p_heat=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["probability"])' "$tmp/heat2.out")
 python3 -c "import sys; sys.exit(abs($p_plain - $p_heat) > 1e-5)" &&
     ok "heatmap run: same probability as without" || bad "heatmap probability $p_heat vs $p_plain"
+
+# ---------------------------------------------------------------- input gate
+# The random model has no learned statistics: the image checks only.
+run refused $INFER "$GATE/flat.png" "$GATE/colour_photo.jpeg" "$PNG" "$GATE/document.png"
+expect_eq "gate: exit 3 when an image was refused" "$(status refused)" 3
+expect_grep "gate: flat image refused, with the reason" \
+    "^$GATE/flat.png: not a frontal chest X-ray \\(flat image: almost no contrast\\)$" "$tmp/refused.out"
+expect_grep "gate: colour photo refused, with the reason" \
+    "^$GATE/colour_photo.jpeg: not a frontal chest X-ray \\(colour image\\)$" "$tmp/refused.out"
+expect_grep "gate: document refused" "^$GATE/document.png: not a frontal chest X-ray \\(.*two grey levels" "$tmp/refused.out"
+expect_grep "gate: the X-ray among them still classified" "^$PNG: (NORMAL|PNEUMONIA) \\(pneumonia probability" "$tmp/refused.out"
+expect_eq "gate: no verdict or probability for what was refused" \
+    "$(grep -c -E 'NORMAL|PNEUMONIA|probability' "$tmp/refused.out")" 1
+run refused_missing $INFER "$GATE/flat.png" "$tmp/missing.png"
+expect_eq "gate: a file that cannot be read keeps exit 1" "$(status refused_missing)" 1
+run refused_heat $INFER --heatmap "$tmp/refused-heat.png" "$GATE/flat.png"
+expect_eq "gate: --heatmap on a refused image: exit 3" "$(status refused_heat)" 3
+if [ -e "$tmp/refused-heat.png" ]; then bad "gate: a heat map was written for a refused image"; else ok "gate: no heat map for a refused image"; fi
+
+# JSON: verdict NOT_A_CHEST_XRAY and the reason, no probability, no heat map.
+check_json() { # file, then per line: "refused CHECK" or "classified", gate
+    python3 - "$@" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+gate, want = sys.argv[2], sys.argv[3:]
+assert len(lines) == len(want), (lines, want)
+for line, w in zip(lines, want):
+    o = json.loads(line)
+    assert o["gate"] == gate, o
+    assert "not a diagnosis" in o["notice"] and o["model"]["arch"] == "inception_v3", o
+    if w == "classified":
+        assert o["verdict"] in ("NORMAL", "PNEUMONIA") and 0 <= o["probability"] <= 1, o
+        assert "reason" not in o and "check" not in o, o
+    else:
+        assert o["verdict"] == "NOT_A_CHEST_XRAY", o
+        assert o["check"] == w.split()[1] and o["reason"], o
+        assert "probability" not in o and "threshold" not in o and "heatmap" not in o, o
+    if gate == "image and feature checks" and o.get("check") not in ("flat", "colour"):
+        assert o["layout_distance"] > 0, o
+    if gate == "image checks only":
+        assert "layout_distance" not in o and "features_distance" not in o, o
+PY
+}
+run refused_json $INFER --json --heatmap "$tmp/refused-json.png" "$GATE/flat.png" \
+    "$GATE/colour_photo.jpeg" "$PNG"
+expect_eq "gate json: exit 3" "$(status refused_json)" 3
+if check_json "$tmp/refused_json.out" "image checks only" "refused flat" "refused colour" classified
+then ok "gate json: refused objects, the X-ray classified"; else bad "gate json: objects"; fi
+
+# Learned checks: a gate fitted on the tiny fixture set's training part.
+"$BUILD/bin/trainer" fit-gate --model-file "$MODEL" --data test/fixtures/train/chest_xray_tiny \
+    --val-fraction 0.2 --threads 1 --out "$tmp/gated.safetensors" > "$tmp/fit.out" 2> "$tmp/fit.err" ||
+    { cat "$tmp/fit.err"; bad "trainer fit-gate failed"; }
+expect_grep "fit-gate: reports the validation acceptance" '^  learned checks: [0-9]+/[0-9]+ \(' "$tmp/fit.out"
+GATED="$BUILD/bin/infer --model $tmp/gated.safetensors --threads 1"
+run learned $GATED --json "$PNG" "$JPEG" "$GATE/inverted_xray.jpeg" "$GATE/rotated_xray.jpeg" "$GATE/flat.png"
+expect_eq "learned gate: exit 3" "$(status learned)" 3
+if check_json "$tmp/learned.out" "image and feature checks" classified classified \
+    "refused layout" "refused layout" "refused flat"
+then ok "learned gate: X-rays pass, inverted and rotated X-rays refused by layout"; else bad "learned gate: objects"; fi
+# The gate changes nothing else: the same probability as without it.
+p_gated=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["probability"])' "$tmp/learned.out")
+expect_eq "learned gate: same probability as the model without it" "$p_gated" "$p_plain"
+run learned_text $GATED "$GATE/inverted_xray.jpeg"
+expect_grep "learned gate: the reason in text" \
+    "^$GATE/inverted_xray.jpeg: not a frontal chest X-ray \\(its layout is unlike a frontal chest X-ray" "$tmp/learned_text.out"
+
+# ---------------------------------------------------------------- default model
+# Without --model and $PNEUMONIA_MODEL: the nearest weights/pneumonia.safetensors
+# in the program's directory or above, whatever the working directory.
+mkdir -p "$tmp/app/build/bin" "$tmp/app/weights" "$tmp/elsewhere"
+cp "$BUILD/bin/infer" "$tmp/app/build/bin/infer"
+cp "$MODEL" "$tmp/app/weights/pneumonia.safetensors"
+abs_png=$(pwd)/$PNG
+run found_above env -u PNEUMONIA_MODEL sh -c 'cd "$1" && "$2" --threads 1 "$3"' _ \
+    "$tmp/elsewhere" "$tmp/app/build/bin/infer" "$abs_png"
+expect_eq "default model: found above the program, from another directory" "$(status found_above)" 0
+cp "$BUILD/bin/infer" "$tmp/app/infer"
+run found_beside env -u PNEUMONIA_MODEL sh -c 'cd "$1" && "$2" --threads 1 "$3"' _ \
+    "$tmp/elsewhere" "$tmp/app/infer" "$abs_png"
+expect_eq "default model: found beside the program" "$(status found_beside)" 0
+rm "$tmp/app/weights/pneumonia.safetensors"
+run not_found env -u PNEUMONIA_MODEL "$tmp/app/infer" "$abs_png"
+expect_eq "default model: none: exit 1" "$(status not_found)" 1
+expect_grep "default model: none: names where it looked" "cannot load the model: $tmp/app/weights/pneumonia.safetensors" "$tmp/not_found.err"
 
 echo "infer_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

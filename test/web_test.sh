@@ -3,7 +3,8 @@
 # loopback port from a temporary directory, real X-rays POSTed with curl
 # (results must equal ./infer's for the same file), malformed requests
 # (status codes, no crashed CGI), direct CGI runs (exit status 0 for handled
-# errors), and the headless Chromium test when Chromium is installed.
+# errors), images the input gate refuses (422 with the reason, no
+# probability), and the headless Chromium test when Chromium is installed.
 #
 # Uses a random model with a small input (tools/make_model) so that it runs
 # in well under a minute; works as root and as a normal user.
@@ -47,9 +48,12 @@ expect_no_grep() { # what extended-regex file
     if grep -q -E -- "$2" "$3"; then bad "$1: '$2' found in $3"; else ok "$1"; fi
 }
 
-# A random model, 75x75 input (the smallest InceptionV3 takes).
+# A random model, 75x75 input (the smallest InceptionV3 takes), with the
+# input gate's learned statistics fitted on the tiny fixture set.
+"$BUILD/tools/make_model" --arch inception_v3 --input-size 75 --out "$tmp/random.safetensors" >/dev/null
 MODEL="$tmp/model.safetensors"
-"$BUILD/tools/make_model" --arch inception_v3 --input-size 75 --out "$MODEL" >/dev/null
+"$BUILD/bin/trainer" fit-gate --model-file "$tmp/random.safetensors" --out "$MODEL" \
+    --data test/fixtures/train/chest_xray_tiny --val-fraction 0.2 --threads 1 >/dev/null 2>&1
 # The programs of this build (make test SANITIZE=1: the sanitized ones).
 INFER="$BUILD/bin/infer"
 PREDICT="$BUILD/bin/predict"
@@ -94,6 +98,8 @@ for kind in png jpeg; do
     expect_eq "$kind json: verdict = ./infer's" "$(json_field "$tmp/$kind json.body" verdict)" "$want_verdict"
     expect_eq "$kind json: probability = ./infer's" "$(json_field "$tmp/$kind json.body" probability)" "$want_prob"
     expect_grep "$kind json: content type" '^Content-Type: application/json' "$tmp/$kind json.head"
+    expect_eq "$kind json: both kinds of gate checks ran" "$(json_field "$tmp/$kind json.body" gate)" \
+        "image and feature checks"
 
     post "$kind accept" 200 -H 'Accept: application/json' -F "xray=@$file" "$CGI"
     expect_eq "$kind accept: probability = ./infer's" "$(json_field "$tmp/$kind accept.body" probability)" "$want_prob"
@@ -105,6 +111,27 @@ for kind in png jpeg; do
     expect_grep "$kind html: X-ray and heat map inline" 'src="data:image/png;base64,' "$tmp/$kind html.body"
     expect_grep "$kind html: notice" 'This is not a diagnosis' "$tmp/$kind html.body"
     expect_grep "$kind html: model name" 'InceptionV3' "$tmp/$kind html.body"
+done
+
+# ---------------------------------------------------------------- input gate
+# What is not a frontal chest X-ray: 422, the reason ./infer gives, no
+# probability and no image, the notice.
+GATE=test/fixtures/gate
+for refused in flat:flat.png:flat colour:colour_photo.jpeg:colour inverted:inverted_xray.jpeg:layout; do
+    IFS=: read -r name file check <<< "$refused"
+    "$INFER" --model "$MODEL" --threads 1 --json "$GATE/$file" > "$tmp/infer_$name.json" || true
+    reason=$(json_field "$tmp/infer_$name.json" reason)
+    post "$name html" 422 -F "xray=@$GATE/$file" "$CGI"
+    expect_grep "$name html: says what it is not" 'does not look like a frontal chest X-ray' "$tmp/$name html.body"
+    expect_grep "$name html: the reason" "id=\"reason\">$reason<" "$tmp/$name html.body"
+    expect_grep "$name html: the check" "id=\"check\">$check<" "$tmp/$name html.body"
+    expect_grep "$name html: notice" 'This is not a diagnosis' "$tmp/$name html.body"
+    expect_no_grep "$name html: no probability, no image" 'id="probability|data:image|<meter' "$tmp/$name html.body"
+    post "$name json" 422 -F "xray=@$GATE/$file" "$CGI?format=json"
+    expect_eq "$name json: verdict" "$(json_field "$tmp/$name json.body" verdict)" NOT_A_CHEST_XRAY
+    expect_eq "$name json: reason = ./infer's" "$(json_field "$tmp/$name json.body" reason)" "$reason"
+    expect_eq "$name json: check" "$(json_field "$tmp/$name json.body" check)" "$check"
+    expect_no_grep "$name json: no probability" '"probability"' "$tmp/$name json.body"
 done
 
 # ---------------------------------------------------------------- malformed
@@ -225,6 +252,9 @@ cgi "body shorter than length" "400 Bad Request" REQUEST_METHOD=POST \
 cgi "declared 50 MB" "413 Content Too Large" REQUEST_METHOD=POST CONTENT_LENGTH=50000000 "$MP" < "$tmp/good.mp"
 cgi "huge length" "413 Content Too Large" REQUEST_METHOD=POST CONTENT_LENGTH=99999999999999999 "$MP" < /dev/null
 cgi "good" "200 OK" REQUEST_METHOD=POST CONTENT_LENGTH="$size" "$MP" QUERY_STRING=format=json < "$tmp/good.mp"
+part xray flat.png "$GATE/flat.png" > "$tmp/flat.mp"
+cgi "refused" "422 Unprocessable Content" REQUEST_METHOD=POST CONTENT_LENGTH="$(stat -c %s "$tmp/flat.mp")" \
+    "$MP" < "$tmp/flat.mp"
 cgi "missing model" "500 Internal Server Error" REQUEST_METHOD=POST CONTENT_LENGTH="$size" "$MP" \
     PNEUMONIA_MODEL=/nonexistent.safetensors < "$tmp/good.mp"
 # Only CONTENT_LENGTH bytes are read: the rest stays in the input.

@@ -7,6 +7,7 @@
  *   trainer calibrate [options]          choose the threshold on a site's images
  *   trainer originals [options]          originals against their copies
  *   trainer border-mass [options]        Grad-CAM heat in the image border
+ *   trainer fit-gate [options]           the input gate's statistics for a model
  *   trainer --preview-augment N grid.png write N augmented training samples
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "calibrate.h"
 #include "evaluate.h"
 #include "export.h"
+#include "fit_gate.h"
 #include "originals.h"
 #include "preview.h"
 #include "train.h"
@@ -155,6 +157,7 @@ static void train_usage(const option *opts, int n)
            "       trainer calibrate --model-file IN --split DIR --out OUT [options]\n"
            "       trainer originals --model-file F --originals DIR --copies DIR [options]\n"
            "       trainer border-mass --model-file F (--data DIR | --split DIR) [options]\n"
+           "       trainer fit-gate --model-file IN --data DATA --out OUT [options]\n"
            "       trainer --preview-augment N grid.png [train options]\n\n"
            "Trains the pneumonia classifier on DATA/train (NORMAL/, PNEUMONIA/),\n"
            "with a patient-grouped, stratified validation split carved from it.\n"
@@ -303,6 +306,58 @@ static int run_calibrate(int argc, char **argv)
     return 0;
 }
 
+static void fit_gate_usage(const option *opts, int n)
+{
+    printf("usage: trainer fit-gate --model-file IN --data DATA --out OUT [options]\n\n"
+           "Fits the input gate of the model IN (which refuses what is not a frontal\n"
+           "chest X-ray before any verdict) and saves the model with it as OUT (IN\n"
+           "is kept): the mean and shrunk covariance of the layout thumbnails and\n"
+           "of the pooled features the head reads, over the training part of the\n"
+           "trainer's patient-grouped split of DATA/train (same --val-fraction and\n"
+           "--seed as training by default). Each distance threshold is chosen on\n"
+           "the validation part only: --margin x the --quantile of the validation\n"
+           "X-rays' distances. Prints the acceptance on validation.\n\nOptions:\n");
+    print_options(opts, n);
+}
+
+static int run_fit_gate(int argc, char **argv)
+{
+    fit_gate_options f;
+    fit_gate_options_default(&f);
+    const option opts[] = {
+        {"model-file", OPT_STRING, f.model_file, sizeof f.model_file, "trained model (binary head)"},
+        {"data", OPT_STRING, f.data_dir, sizeof f.data_dir, "data set root (reads DATA/train)"},
+        {"out", OPT_STRING, f.out, sizeof f.out, "model with the gate to write (not IN)"},
+        {"val-fraction", OPT_DOUBLE, &f.val_fraction, 0, "share of train held out for validation (by patient)"},
+        {"max-per-class", OPT_INT, &f.max_per_class, 0, "use at most N images per class (0: all)"},
+        {"seed", OPT_U64, &f.seed, 0, "seed of the split"},
+        {"quantile", OPT_DOUBLE, &f.quantile, 0, "threshold rule: quantile of the validation distances"},
+        {"margin", OPT_DOUBLE, &f.margin, 0, "threshold rule: factor on that quantile"},
+        {"batch-size", OPT_INT, &f.batch_size, 0, "images per forward pass"},
+        {"threads", OPT_INT, &f.threads, 0, "compute threads (0: $CNN_THREADS or all cores)"},
+        {"loader-threads", OPT_INT, &f.loader_threads, 0, "image decoding threads"},
+    };
+    int r = parse_options(opts, (int)(sizeof opts / sizeof *opts), argc, argv, 2,
+                          fit_gate_usage);
+    if (r)
+        return r > 0 ? 0 : 2;
+    if (!f.model_file[0] || !f.data_dir[0] || !f.out[0]) {
+        fprintf(stderr, "trainer fit-gate: --model-file, --data and --out are required\n");
+        return 2;
+    }
+    if (f.max_per_class < 0 || f.batch_size < 1 || f.loader_threads < 1) {
+        fprintf(stderr, "trainer fit-gate: --batch-size and --loader-threads must be "
+                "at least 1, --max-per-class at least 0\n");
+        return 2;
+    }
+    cnn_error err;
+    if (fit_gate_run(&f, &err)) {
+        fprintf(stderr, "trainer fit-gate: %s\n", err.message);
+        return err.code == CNN_ERR_ARG ? 2 : 1;
+    }
+    return 0;
+}
+
 static int run_train(int argc, char **argv, int first)
 {
     /* The model is chosen first: it decides the other defaults. */
@@ -422,6 +477,8 @@ int main(int argc, char **argv)
         return originals_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "border-mass"))
         return border_mass_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "fit-gate"))
+        return run_fit_gate(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train"))
         return run_train(argc, argv, 2);
     return run_train(argc, argv, 1);
