@@ -53,7 +53,8 @@ cnn_status cnn_image_gaussian_blur(cnn_image *img, float sigma, cnn_error *err)
 {
     if (!(sigma > 0.0f))
         return CNN_OK;
-    const int r = (int)ceilf(3.0f * sigma);
+    /* scipy's radius: int(truncate * sigma + 0.5), truncate = 3 */
+    const int r = (int)(3.0 * (double)sigma + 0.5);
     const size_t plane = (size_t)img->width * img->height;
     float *k = malloc(sizeof(float) * (2 * (size_t)r + 1));
     float *tmp = malloc(sizeof(float) * plane);

@@ -14,7 +14,7 @@ cnn_status cnn_image_rescale_roundtrip(cnn_image *img, float factor,
                                        cnn_resize_filter down,
                                        cnn_resize_filter up, cnn_error *err);
 
-/* Separable Gaussian blur in place, kernel radius ceil(3 sigma), edges
+/* Separable Gaussian blur in place, kernel radius int(3 sigma + 0.5), edges
  * replicated (scipy.ndimage.gaussian_filter with mode="nearest",
  * truncate=3). sigma <= 0 leaves the image unchanged. */
 cnn_status cnn_image_gaussian_blur(cnn_image *img, float sigma, cnn_error *err);
