@@ -49,16 +49,20 @@ static void draw_patch(const float *u, float rect[4])
     rect[0] = x, rect[1] = y, rect[2] = w, rect[3] = h;
 }
 
-/* A glyph of 4-8% of the width, anywhere in the outer fifth of the image
- * (where laterality markers such as "R" sit). */
+/* A glyph of 4-8% of the width (1.4 times as high), anywhere in the outer
+ * fifth of the image (where laterality markers such as "R" sit), wholly
+ * inside it. */
 static void draw_glyph(const float *u, float rect[4])
 {
-    float size = 0.04f + 0.04f * U(0);
-    float a = U(1) * (1.0f - size), b = 0.2f * U(2) * (1.0f - size);
+    float size = 0.04f + 0.04f * U(0), height = 1.4f * size;
     int side = (int)(4.0f * U(3)) % 4;
-    float x = side < 2 ? a : side == 2 ? b : 1.0f - size - b;
-    float y = side == 0 ? b : side == 1 ? 1.0f - size - b : a;
-    rect[0] = x, rect[1] = y, rect[2] = size, rect[3] = size * 1.4f;
+    /* along the side, and in from it: horizontally by the width, vertically
+     * by the height */
+    float ax = U(1) * (1.0f - size), bx = 0.2f * U(2) * (1.0f - size);
+    float ay = U(1) * (1.0f - height), by = 0.2f * U(2) * (1.0f - height);
+    float x = side < 2 ? ax : side == 2 ? bx : 1.0f - size - bx;
+    float y = side == 0 ? by : side == 1 ? 1.0f - height - by : ay;
+    rect[0] = x, rect[1] = y, rect[2] = size, rect[3] = height;
 }
 
 enum { DRAWS = 41 };
@@ -217,11 +221,15 @@ cnn_status cnn_augment_apply(const cnn_augment_draw *d, const cnn_image *src,
         }
     }
 
-    for (int i = 0; i < d->patches; i++)
-        cnn_image_fill_rect(dst, (int)lrintf(d->patch[i][0] * w),
-                            (int)lrintf(d->patch[i][1] * h),
-                            (int)lrintf(d->patch[i][2] * w),
-                            (int)lrintf(d->patch[i][3] * h), d->patch_level[i]);
+    /* Both edges of a patch rounded to pixels (the pixels whose centres
+     * it covers), so that one at the border reaches the last row or
+     * column. */
+    for (int i = 0; i < d->patches; i++) {
+        const float *r = d->patch[i];
+        int x0 = (int)lrintf(r[0] * w), x1 = (int)lrintf((r[0] + r[2]) * w);
+        int y0 = (int)lrintf(r[1] * h), y1 = (int)lrintf((r[1] + r[3]) * h);
+        cnn_image_fill_rect(dst, x0, y0, x1 - x0, y1 - y0, d->patch_level[i]);
+    }
     for (int i = 0; i < d->glyphs; i++)
         draw_glyph_pixels(dst, d->glyph[i], d->glyph_level[i], d->glyph_shape[i]);
     if (d->gamma != 1.0f)
