@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "loader.h"
+#include "model.h"
 #include "util/suite.h"
 
 #define FIXTURES "test/fixtures/images/"
@@ -78,6 +79,55 @@ START_TEST(batches_match_direct_preprocessing)
         ck_assert_int_eq(b.n, 0);
     }
     cnn_loader_destroy(l);
+    cnn_dataset_free(&ds);
+}
+END_TEST
+
+/* With a model's input pipeline (resize filter, JPEG round trip) and no
+ * augmentation, each image is what cnn_model_input gives ./infer: training
+ * and use see the same pixels. */
+START_TEST(batches_follow_the_model_pipeline)
+{
+    cnn_dataset ds;
+    int indices[NFILES];
+    fixture_dataset(&ds, indices);
+    static const struct {
+        cnn_resize_filter filter;
+        int quality;
+    } pipelines[] = {{CNN_RESIZE_BILINEAR, 75}, {CNN_RESIZE_LANCZOS, 30},
+                     {CNN_RESIZE_NEAREST, 0}};
+    static float want[3 * SIZE * SIZE];
+    for (int k = 0; k < 3; k++) {
+        cnn_loader_config cfg = base_config(&ds, indices);
+        cfg.resize_filter = pipelines[k].filter;
+        cfg.jpeg_quality = pipelines[k].quality;
+        cnn_model_config model;
+        cnn_model_config_default(&model, CNN_ARCH_INCEPTION_V3);
+        model.input_size = SIZE;
+        model.preprocess = cfg.preproc;
+        model.resize_filter = pipelines[k].filter;
+        model.input_jpeg_quality = pipelines[k].quality;
+        cnn_loader *l;
+        cnn_error err = {0};
+        ck_assert_int_eq(cnn_loader_create(&cfg, &l, &err), CNN_OK);
+        cnn_loader_start_epoch(l, 0);
+        cnn_batch b;
+        int seen = 0;
+        while (cnn_loader_next(l, &b, &err) == CNN_OK && b.n > 0)
+            for (int i = 0; i < b.n; i++, seen++) {
+                cnn_image img;
+                ck_assert_int_eq(cnn_image_load(ds.samples[b.samples[i]].path, 0, &img,
+                                                NULL), CNN_OK);
+                ck_assert_msg(cnn_model_input(&model, &img, want, &err) == CNN_OK, "%s",
+                              err.message);
+                cnn_image_free(&img);
+                ck_assert_msg(memcmp(b.x + (size_t)i * 3 * SIZE * SIZE, want,
+                                     sizeof want) == 0, "pipeline %d: %s differs", k,
+                              ds.samples[b.samples[i]].path);
+            }
+        ck_assert_int_eq(seen, NFILES);
+        cnn_loader_destroy(l);
+    }
     cnn_dataset_free(&ds);
 }
 END_TEST
@@ -216,6 +266,7 @@ int main(void)
     TCase *tc = tcase_create("loader");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, batches_match_direct_preprocessing);
+    tcase_add_test(tc, batches_follow_the_model_pipeline);
     tcase_add_test(tc, shuffles_each_epoch);
     tcase_add_test(tc, deterministic_across_threads);
     tcase_add_test(tc, bad_file_fails_its_batch);

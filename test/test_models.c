@@ -512,8 +512,9 @@ END_TEST
 
 /* Writes m's tensors to path, leaving out `skip`, giving `reshape` a wrong
  * shape, adding a tensor `extra`, and storing batch-norm betas as F16. */
-static void write_variant(cnn_model *m, const char *path, const char *skip,
-                          const char *reshape, const char *extra)
+static void write_variant_meta(cnn_model *m, const char *path, const char *skip,
+                               const char *reshape, const char *extra,
+                               const char *const *meta)
 {
     cnn_error err;
     cnn_st_writer *w = cnn_st_writer_new();
@@ -524,6 +525,8 @@ static void write_variant(cnn_model *m, const char *path, const char *skip,
     ck_assert_int_eq(cnn_st_writer_metadata(w, "input_size", "75", &err), CNN_OK);
     ck_assert_int_eq(cnn_st_writer_metadata(w, "head_attach", "mixed0", &err), CNN_OK);
     ck_assert_int_eq(cnn_st_writer_metadata(w, "head_hidden", "4", &err), CNN_OK);
+    for (; meta && meta[0]; meta += 2) /* more key, value pairs */
+        ck_assert_int_eq(cnn_st_writer_metadata(w, meta[0], meta[1], &err), CNN_OK);
     size_t used = 0;
     for (int i = 0; i < cnn_net_param_count(net); i++) {
         cnn_param *p = cnn_net_param(net, i);
@@ -552,6 +555,12 @@ static void write_variant(cnn_model *m, const char *path, const char *skip,
     }
     ck_assert_msg(cnn_st_writer_save(w, path, &err) == CNN_OK, "%s", err.message);
     cnn_st_writer_free(w);
+}
+
+static void write_variant(cnn_model *m, const char *path, const char *skip,
+                          const char *reshape, const char *extra)
+{
+    write_variant_meta(m, path, skip, reshape, extra, NULL);
 }
 
 START_TEST(test_load_errors)
@@ -588,6 +597,78 @@ START_TEST(test_load_errors)
     fclose(f);
     ck_assert_int_ne(cnn_model_load(&l, path, &err), CNN_OK);
     ck_assert_int_ne(cnn_model_load(&l, tmp_path("absent.safetensors"), &err), CNN_OK);
+    cnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The input pipeline (resize filter, JPEG quality) is stored in the model
+ * file; files from before it was (model v1) load as bicubic without JPEG,
+ * which is what programs did with them then. */
+START_TEST(test_input_pipeline_metadata)
+{
+    make_tmpdir("test_models");
+    cnn_error err;
+    cnn_model *m = small_model(4), *l;
+    const char *path = tmp_path("p.safetensors");
+    /* new models: bilinear and 75 */
+    ck_assert_int_eq(cnn_model_config_of(m)->resize_filter, CNN_RESIZE_BILINEAR);
+    ck_assert_int_eq(cnn_model_config_of(m)->input_jpeg_quality, 75);
+    static const struct {
+        cnn_resize_filter filter;
+        int quality;
+        const char *name;
+    } cases[] = {{CNN_RESIZE_BILINEAR, 75, "bilinear"}, {CNN_RESIZE_LANCZOS, 63, "lanczos"},
+                 {CNN_RESIZE_NEAREST, 0, "nearest"}, {CNN_RESIZE_BOX, 100, "box"},
+                 {CNN_RESIZE_BICUBIC, 1, "bicubic"}};
+    for (int i = 0; i < 5; i++) {
+        cnn_model_config_of(m)->resize_filter = cases[i].filter;
+        cnn_model_config_of(m)->input_jpeg_quality = cases[i].quality;
+        ck_assert_msg(cnn_model_save(m, path, NULL, &err) == CNN_OK, "%s", err.message);
+        cnn_st_file *f;
+        ck_assert_int_eq(cnn_st_open(&f, path, &err), CNN_OK);
+        ck_assert_str_eq(cnn_st_metadata(f, "resize_filter"), cases[i].name);
+        char q[8];
+        snprintf(q, sizeof q, "%d", cases[i].quality);
+        ck_assert_str_eq(cnn_st_metadata(f, "input_jpeg_quality"), q);
+        cnn_st_close(f);
+        ck_assert_msg(cnn_model_load(&l, path, &err) == CNN_OK, "%s", err.message);
+        ck_assert_int_eq(cnn_model_config_of(l)->resize_filter, cases[i].filter);
+        ck_assert_int_eq(cnn_model_config_of(l)->input_jpeg_quality, cases[i].quality);
+        cnn_model_free(l);
+    }
+
+    /* without the keys (as every file written before them): bicubic, 0 */
+    write_variant(m, path, NULL, NULL, NULL);
+    ck_assert_msg(cnn_model_load(&l, path, &err) == CNN_OK, "%s", err.message);
+    ck_assert_int_eq(cnn_model_config_of(l)->resize_filter, CNN_RESIZE_BICUBIC);
+    ck_assert_int_eq(cnn_model_config_of(l)->input_jpeg_quality, 0);
+    cnn_model_free(l);
+    /* one key alone: the other keeps its v1 meaning */
+    const char *only_q[] = {"input_jpeg_quality", "40", NULL};
+    write_variant_meta(m, path, NULL, NULL, NULL, only_q);
+    ck_assert_msg(cnn_model_load(&l, path, &err) == CNN_OK, "%s", err.message);
+    ck_assert_int_eq(cnn_model_config_of(l)->resize_filter, CNN_RESIZE_BICUBIC);
+    ck_assert_int_eq(cnn_model_config_of(l)->input_jpeg_quality, 40);
+    cnn_model_free(l);
+
+    /* bad values refuse the file, naming what is wrong */
+    static const struct {
+        const char *key, *value, *says;
+    } bad[] = {{"resize_filter", "sinc", "\"sinc\""},
+               {"resize_filter", "", "resize filter"},
+               {"input_jpeg_quality", "101", "input_jpeg_quality"},
+               {"input_jpeg_quality", "-1", "input_jpeg_quality"},
+               {"input_jpeg_quality", "75.5", "input_jpeg_quality"}};
+    for (int i = 0; i < 5; i++) {
+        const char *meta[] = {bad[i].key, bad[i].value, NULL};
+        write_variant_meta(m, path, NULL, NULL, NULL, meta);
+        l = NULL;
+        ck_assert_int_ne(cnn_model_load(&l, path, &err), CNN_OK);
+        ck_assert_ptr_null(l);
+        printf("%s=\"%s\": %s\n", bad[i].key, bad[i].value, err.message);
+        ck_assert_msg(strstr(err.message, bad[i].says), "%s", err.message);
+    }
     cnn_model_free(m);
     remove_tmpdir();
 }
@@ -688,6 +769,7 @@ Suite *models_suite(void)
     tcase_add_test(tc, test_save_load_round_trip);
     tcase_add_test(tc, test_overlay);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_input_pipeline_metadata);
     tcase_add_test(tc, test_gradcam);
     suite_add_tcase(s, tc);
     return s;
