@@ -94,6 +94,15 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
     return CNN_OK;
 }
 
+void analysis_refuse_header(cnn_model *m, const char *reason, analysis *out)
+{
+    memset(out, 0, sizeof *out);
+    out->gate = cnn_model_gate(m) ? ANALYSIS_GATE_LEARNED : ANALYSIS_GATE_IMAGE;
+    out->layout_distance = out->features_distance = NAN;
+    refuse(out, CNN_GATE_HEADER);
+    out->reason = reason;
+}
+
 void analysis_free(analysis *a)
 {
     free(a->heat);

@@ -48,6 +48,13 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
                         analysis *out, cnn_error *err);
 void analysis_free(analysis *a);
 
+/* The refusal of an image whose DICOM header says it is not a frontal chest
+ * X-ray (cnn_dicom_info.refusal: a lateral view, another body part or
+ * modality), without running the gate or the model: out is what
+ * analysis_run gives a refused image, with check CNN_GATE_HEADER and that
+ * reason (kept by pointer: it must outlive out). */
+void analysis_refuse_header(cnn_model *m, const char *reason, analysis *out);
+
 /* The heat map blended over img resized so that its longer side is at most
  * max_side (0: full size), encoded as PNG (malloc'd). When a has no heat
  * map, the plain (resized) X-ray. */

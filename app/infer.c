@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "analysis.h"
+#include "dicom.h"
 #include "image.h"
 #include "model.h"
 
@@ -35,7 +36,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: infer [--model FILE] [--json] [--heatmap OUT.png] [--threads N]\n"
             "             [--repeat N] IMAGE...\n"
-            "Classifies chest X-rays (PNG or JPEG) as NORMAL or PNEUMONIA.\n"
+            "Classifies chest X-rays (PNG, JPEG or DICOM) as NORMAL or PNEUMONIA.\n"
             "  --model FILE     model file (default: $PNEUMONIA_MODEL, else the\n"
             "                   nearest " DEFAULT_MODEL " in the\n"
             "                   program's directory or above it)\n"
@@ -101,17 +102,24 @@ static int classify(cnn_model *m, const char *path, int json,
                     const char *heat_out, int repeat)
 {
     cnn_image img;
+    cnn_dicom_info dicom;
     cnn_error err;
-    if (cnn_image_load(path, 0, &img, &err) != CNN_OK) {
+    if (cnn_image_load_ex(path, 0, &img, &dicom, &err) != CNN_OK) {
         report_error(path, err.message, json);
         return 1;
     }
+    if (dicom.frames > 1)
+        fprintf(stderr, "infer: %s: note: DICOM with %d frames: the first is "
+                        "analysed\n", path, dicom.frames);
     analysis a = {0};
     double *times = calloc((size_t)repeat, sizeof *times);
     cnn_status st = times ? CNN_OK : cnn_fail(&err, CNN_ERR_NOMEM, "out of memory");
     for (int r = 0; r < repeat && st == CNN_OK; r++) {
         analysis_free(&a);
-        st = analysis_run(m, &img, heat_out != NULL, &a, &err);
+        if (dicom.refusal[0]) /* the DICOM header: lateral, not the chest, ... */
+            analysis_refuse_header(m, dicom.refusal, &a);
+        else
+            st = analysis_run(m, &img, heat_out != NULL, &a, &err);
         times[r] = a.model_seconds;
     }
     int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;

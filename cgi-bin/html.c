@@ -146,7 +146,8 @@ void html_refused_page(FILE *out, const html_result *r)
           "model can judge: <strong id=\"reason\">", out);
     html_escape(out, a->reason);
     fputs("</strong>.</p>\n</section>\n<p>Upload a frontal chest X-ray (the "
-          "whole chest, front or back view, as a grey PNG or JPEG, at least ", out);
+          "whole chest, front or back view, as a grey PNG, JPEG or DICOM, at "
+          "least ", out);
     fprintf(out, "%d pixels a side). A model judges only what it was trained "
                  "on; for anything else its answer would mean nothing.</p>\n",
             CNN_GATE_MIN_SIDE);
@@ -188,6 +189,11 @@ void html_result_page(FILE *out, const html_result *r)
            "Grad-CAM heat map: red marks regions that raised the pneumonia "
            "score");
     fputs("</div>\n", out);
+    if (r->note) {
+        fputs("<p class=\"note\" id=\"note\">", out);
+        html_escape(out, r->note);
+        fputs("</p>\n", out);
+    }
     model_details(out, r);
     fprintf(out, "<dt>Threshold</dt><dd id=\"threshold\">%.4f</dd>\n"
                  "<dt>Probability</dt><dd id=\"probability-exact\">", a->threshold);

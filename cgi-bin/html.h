@@ -25,6 +25,8 @@ typedef struct {
     size_t xray_len;
     const uint8_t *heat_png;      /* Grad-CAM over the X-ray */
     size_t heat_len;
+    const char *note;             /* shown under the images, or NULL (e.g.
+                                     "only the first of 3 frames ...") */
 } html_result;
 
 /* The verdict, the probability (never "100.0%" or "0.0%": ">99.9%",

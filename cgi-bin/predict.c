@@ -12,10 +12,11 @@
  *                                  dropped, never kept)
  *   bad CONTENT_LENGTH, missing or bad boundary, a body shorter than
  *   CONTENT_LENGTH, malformed multipart, no file, an empty file     400
- *   a file that is not a PNG or JPEG we can decode                  415
+ *   a file that is not a PNG, JPEG or DICOM image we can decode     415
  *   an image over 40 megapixels    413
  *   an image the input gate refuses (not a frontal chest X-ray the
- *   model can judge): a page saying so and why, or the JSON of
+ *   model can judge), or a DICOM file whose header says so (a lateral
+ *   view, another body part or modality): a page saying so and why, or the JSON of
  *   ./infer --json (verdict NOT_A_CHEST_XRAY, reason)               422
  *   the model cannot be loaded or run                               500
  *
@@ -34,6 +35,7 @@
 
 #include "../app/analysis.h"
 #include "cgi.h"
+#include "dicom.h"
 #include "html.h"
 #include "image.h"
 #include "model.h"
@@ -128,12 +130,14 @@ static void answer(const cgi_request *req, const multipart_part *file)
 {
     cnn_error err;
     cnn_image img;
-    cnn_status st = cnn_image_decode(file->data, file->len, MAX_IMAGE_PIXELS,
-                                     &img, &err);
+    cnn_dicom_info dicom;
+    cnn_status st = cnn_image_decode_ex(file->data, file->len, MAX_IMAGE_PIXELS,
+                                        &img, &dicom, &err);
     if (st != CNN_OK) {
         char detail[700];
         snprintf(detail, sizeof detail,
-                 "Upload a chest X-ray as a PNG or JPEG file (%s).", err.message);
+                 "Upload a chest X-ray as a PNG, JPEG or DICOM file (%s).",
+                 err.message);
         if (st == CNN_ERR_NOMEM)
             fail(req, 500, "Out of memory",
                  "This is a problem on the server, not with your file. Please "
@@ -151,11 +155,16 @@ static void answer(const cgi_request *req, const multipart_part *file)
     analysis a = {0};
     int json = req->format == CGI_FORMAT_JSON;
     st = cnn_model_load(&m, path, &err);
-    if (st == CNN_OK)
+    if (st == CNN_OK && dicom.refusal[0]) /* the DICOM header says why */
+        analysis_refuse_header(m, dicom.refusal, &a);
+    else if (st == CNN_OK)
         st = analysis_run(m, &img, !json, &a, &err);
     int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;
     uint8_t *xray = NULL, *heat = NULL;
     size_t xray_len = 0, heat_len = 0;
+    char note[96];
+    snprintf(note, sizeof note, "The DICOM file has %d frames: only the first "
+             "was analysed.", dicom.frames);
     if (st == CNN_OK && !json && !refused) {
         analysis plain = a;
         plain.heat = NULL; /* the same image without the overlay */
@@ -192,6 +201,7 @@ static void answer(const cgi_request *req, const multipart_part *file)
                     .xray_len = xray_len,
                     .heat_png = heat,
                     .heat_len = heat_len,
+                    .note = dicom.frames > 1 ? note : NULL,
                 };
                 if (refused)
                     html_refused_page(out, &r);

@@ -20,6 +20,8 @@ static const struct {
                                    "(inverted, rotated, cropped or another subject?)"},
     [CNN_GATE_FEATURES] = {"features", "the model's features are unlike those of "
                                        "the chest X-rays it was trained on"},
+    [CNN_GATE_HEADER] = {"header", "its DICOM header says it is not a frontal "
+                                   "chest X-ray"},
 };
 
 const char *cnn_gate_check_name(cnn_gate_check c)

@@ -31,11 +31,14 @@ typedef enum {
     CNN_GATE_FLAT,
     CNN_GATE_TWO_LEVELS,
     CNN_GATE_LAYOUT,
-    CNN_GATE_FEATURES
+    CNN_GATE_FEATURES,
+    CNN_GATE_HEADER /* not a check on the image: a DICOM header that names a
+                       lateral view, another body part or another modality
+                       (lib/dicom.h); the reason is the header's */
 } cnn_gate_check;
 
 /* A stable name for programs ("accepted", "size", "aspect", "colour",
- * "flat", "two-levels", "layout", "features") and a short reason for
+ * "flat", "two-levels", "layout", "features", "header") and a short reason for
  * people ("colour image", "flat image: almost no contrast", ...). */
 const char *cnn_gate_check_name(cnn_gate_check c);
 const char *cnn_gate_reason(cnn_gate_check c);

@@ -5,3 +5,6 @@
 # The fixtures and their expected pixels are made by
 # /usr/bin/python3 test/gen_fixtures_dicom.py (needs dcmtk, python3-pydicom).
 FUZZ_TARGETS += dicom
+# ./infer and the CGI program on every fixture, refusals, malformed files,
+# privacy (test/dicom_test.sh); the web test uploads DICOM through nginx.
+TEST_SCRIPTS += test/dicom_test.sh
