@@ -256,6 +256,13 @@ if "$trainer" "${small[@]}" --out "$tmp/bad" --bn-running-stats 2> "$tmp/err.txt
     fail "--bn-running-stats without a pretrained base was accepted"
 fi
 grep -q "pretrained base" "$tmp/err.txt" || fail "refusal does not say why"
+for bad in "--jpeg-min 96" "--erase 1.5" "--rescale-min 1" "--blur -1"; do
+    # shellcheck disable=SC2086 # bad is an option and its value
+    if "$trainer" "${small[@]}" --out "$tmp/bad" $bad 2> "$tmp/err.txt"; then
+        fail "augmentation option $bad was accepted"
+    fi
+    grep -q -- "${bad%% *}" "$tmp/err.txt" || fail "refusal of $bad does not name the option"
+done
 for cmd in "evaluate --batch-size 0" "calibrate --out $tmp/bad.safetensors --min-per-class 0"; do
     rc=0
     # shellcheck disable=SC2086 # cmd is split into the subcommand and its flags
@@ -269,6 +276,9 @@ done
 grep -q -- "--patience N" "$tmp/help.txt" || fail "--help lacks --patience"
 grep -q -- "--bn-running-stats" "$tmp/help.txt" || fail "--help lacks --bn-running-stats"
 grep -q -- "--standardize" "$tmp/help.txt" || fail "--help lacks --standardize"
+for opt in --gamma --erase --markers --rescale-min --blur --noise --jpeg-min --resize-filter --input-jpeg; do
+    grep -q -- "$opt" "$tmp/help.txt" || fail "--help lacks $opt"
+done
 "$trainer" "${small[@]}" --preview-augment 4 "$tmp/grid.png" > /dev/null 2>> "$errlog"
 [ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \
     || fail "preview is not a PNG"

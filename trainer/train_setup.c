@@ -17,6 +17,19 @@ cnn_status train_check_options(const train_options *o, int augment,
         return cnn_fail(err, CNN_ERR_ARG, "--val-fraction must be in (0, 1)");
     if (!(o->dropout >= 0 && o->dropout < 1))
         return cnn_fail(err, CNN_ERR_ARG, "--dropout must be in [0, 1)");
+    const cnn_augment_params *a = &o->aug;
+    if (!(a->gamma >= 0 && a->blur >= 0 && a->noise >= 0))
+        return cnn_fail(err, CNN_ERR_ARG,
+                        "--gamma, --blur and --noise must be 0 (off) or positive");
+    if (!(a->erase >= 0 && a->erase <= 1 && a->markers >= 0 && a->markers <= 1))
+        return cnn_fail(err, CNN_ERR_ARG,
+                        "--erase and --markers are probabilities in [0, 1]");
+    if (!(a->rescale_min >= 0 && a->rescale_min < 1))
+        return cnn_fail(err, CNN_ERR_ARG,
+                        "--rescale-min must be in [0, 1) (0: off)");
+    if (a->jpeg_min < 0 || a->jpeg_min > 95)
+        return cnn_fail(err, CNN_ERR_ARG,
+                        "--jpeg-min must be 0 (off) or a quality in 1..95");
     /* Cached features are of un-augmented images; augmentation can only
      * act in stage 2, which reads images again. */
     if (o->cache_features && augment && !o->finetune_from[0])
