@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """browser_test.py - the upload page in headless Chromium (Debian's chromium,
 chromium-driver and python3-selenium): opens the page, chooses an X-ray in
-the form, submits it, checks the result page and saves a screenshot.
+the form (a PNG, JPEG or DICOM file), submits it, checks the result page
+and saves a screenshot.
 
   /usr/bin/python3 test/browser_test.py --url http://127.0.0.1:PORT/ \
       --image X.jpeg --screenshot OUT.png --profile FRESH_DIR
@@ -48,9 +49,14 @@ def main():
         d.get(args.url)
         assert "Pneumonia detector" in d.title, d.title
         d.find_element(By.ID, "xray").send_keys(os.path.abspath(args.image))
-        # app.js shows a preview of the chosen file.
-        WebDriverWait(d, 10).until(
-            lambda drv: drv.find_element(By.ID, "preview").get_attribute("hidden") is None)
+        if args.image.endswith(".dcm"):
+            # Browsers cannot show DICOM: app.js says so instead of a preview.
+            WebDriverWait(d, 10).until(
+                lambda drv: "DICOM" in drv.find_element(By.ID, "status").text)
+        else:
+            # app.js shows a preview of the chosen file.
+            WebDriverWait(d, 10).until(
+                lambda drv: drv.find_element(By.ID, "preview").get_attribute("hidden") is None)
         d.find_element(By.ID, "submit").click()
         WebDriverWait(d, 120).until(
             expected_conditions.presence_of_element_located((By.ID, "verdict")))

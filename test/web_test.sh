@@ -1,6 +1,6 @@
 #!/bin/bash
 # web_test.sh - the web front end end to end: nginx + fcgiwrap on a free
-# loopback port from a temporary directory, real X-rays POSTed with curl
+# loopback port from a temporary directory, real X-rays (PNG, JPEG, DICOM) POSTed with curl
 # (results must equal ./infer's for the same file), malformed requests
 # (status codes, no crashed CGI), direct CGI runs (exit status 0 for handled
 # errors), images the input gate refuses (422 with the reason, no
@@ -17,6 +17,7 @@ BUILD=${BUILD:-build/opt}
 ROOT=$(pwd)
 PNG=test/fixtures/images/resize_xray_299.png
 JPEG=test/fixtures/images/xray_pneumonia_person1000_bacteria_2931.jpeg
+DICOM=test/fixtures/dicom/jpeg_lossless.dcm  # 12-bit JPEG lossless, windowed
 SCREENSHOT=${SCREENSHOT:-$BUILD/web/screenshot.png}
 
 for tool in nginx fcgiwrap curl; do
@@ -88,8 +89,8 @@ post style 200 "$URL/style.css"
 post script 200 "$URL/app.js"
 
 # ---------------------------------------------------------------- real X-rays
-for kind in png jpeg; do
-    if [ $kind = png ]; then file=$PNG; else file=$JPEG; fi
+for kind in png jpeg dicom; do
+    case $kind in png) file=$PNG ;; jpeg) file=$JPEG ;; dicom) file=$DICOM ;; esac
     "$INFER" --model "$MODEL" --threads 1 --json "$file" > "$tmp/infer_$kind.json"
     want_verdict=$(json_field "$tmp/infer_$kind.json" verdict)
     want_prob=$(json_field "$tmp/infer_$kind.json" probability)
@@ -221,6 +222,16 @@ if command -v chromium >/dev/null && command -v chromedriver >/dev/null &&
     else
         bad "browser test:"
         cat "$tmp/browser.log"
+    fi
+    # A DICOM file: no preview in the browser; the result page shows the
+    # X-ray rendered from it and its heat map.
+    shot_dicom="${SCREENSHOT%.png}-dicom.png"
+    if /usr/bin/python3 test/browser_test.py --url "$URL/" --image "$ROOT/$DICOM" \
+        --screenshot "$shot_dicom" --profile "$tmp/chromium-dicom" >"$tmp/browser-dicom.log" 2>&1; then
+        ok "browser: DICOM upload through the form, result page ($shot_dicom)"
+    else
+        bad "browser test, DICOM:"
+        cat "$tmp/browser-dicom.log"
     fi
 else
     echo "skip browser test (needs chromium, chromium-driver, python3-selenium)"
