@@ -140,7 +140,10 @@ want=$(grep -F "\"file\":\"$D/rle_signed_16bit.dcm\"" "$tmp/dicom.out" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["probability"])')
 got=$(sed -n '/^\r*$/,$p' "$tmp/dicom_json.cgi" | tail -n 1 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["probability"])')
-expect_eq "cgi: DICOM probability = ./infer's" "$got" "$want"
+# (./infer ran many files in one process: the sanitized build's float sums
+# may differ in the last bits from a single-file run.)
+python3 -c "import sys; sys.exit(abs($got - $want) > 1e-6)" &&
+    ok "cgi: DICOM probability = ./infer's" || bad "cgi: DICOM probability $got, ./infer $want"
 cgi dicom_html 200 "$D/mono1_12bit_window.dcm" ""
 expect_eq "cgi: result page with the X-ray and its heat map" \
     "$(grep -o 'src="data:image/png;base64,' "$tmp/dicom_html.cgi" | wc -l)" 2
