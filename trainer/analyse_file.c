@@ -1,8 +1,11 @@
-/* analyse_file.c - one image file as ./infer sees it (see analyse_file.h). */
+/* analyse_file.c - one image file as ./infer sees it (see analyse_file.h):
+ * the same decoding (DICOM included) and the same refusal of a DICOM
+ * header that names no frontal chest X-ray. */
 #include <stdio.h>
 #include <string.h>
 
 #include "analyse_file.h"
+#include "dicom.h"
 #include "image.h"
 
 cnn_status analyse_file(cnn_model *m, const char *path, int with_heat,
@@ -10,10 +13,16 @@ cnn_status analyse_file(cnn_model *m, const char *path, int with_heat,
 {
     memset(out, 0, sizeof *out);
     cnn_image img;
-    cnn_status s = cnn_image_load(path, 0, &img, err);
+    cnn_dicom_info dicom;
+    cnn_status s = cnn_image_load_ex(path, 0, &img, &dicom, err);
     if (s)
         return s;
-    s = analysis_run(m, &img, with_heat, out, err);
+    if (dicom.refusal[0]) {
+        analysis_refuse_header(m, dicom.refusal, out);
+        out->reason = NULL; /* it points into dicom, gone on return */
+    } else {
+        s = analysis_run(m, &img, with_heat, out, err);
+    }
     cnn_image_free(&img);
     if (s) {
         char message[sizeof err->message];
@@ -25,5 +34,5 @@ cnn_status analyse_file(cnn_model *m, const char *path, int with_heat,
 
 int analyse_refused(const analysis *a)
 {
-    return a->verdict && !strcmp(a->verdict, ANALYSE_REFUSED_VERDICT);
+    return a->check != CNN_GATE_ACCEPTED;
 }

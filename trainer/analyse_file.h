@@ -7,15 +7,13 @@
 
 #include "analysis.h"
 
-/* The verdict of an input the gate refuses (./infer --json's "verdict"). */
-#define ANALYSE_REFUSED_VERDICT "NOT_A_CHEST_XRAY"
-
 /* Loads path and runs analysis_run on it; with_heat: also Grad-CAM. The
  * caller frees *out with analysis_free. */
 cnn_status analyse_file(cnn_model *m, const char *path, int with_heat,
                         analysis *out, cnn_error *err);
 
-/* 1 when the input gate refused the image (no NORMAL/PNEUMONIA verdict). */
+/* 1 when the input gate refused the image: no NORMAL/PNEUMONIA verdict, no
+ * probability, no heat map. */
 int analyse_refused(const analysis *a);
 
 #endif
