@@ -8,3 +8,13 @@ FUZZ_TARGETS += dicom
 # ./infer and the CGI program on every fixture, refusals, malformed files,
 # privacy (test/dicom_test.sh); the web test uploads DICOM through nginx.
 TEST_SCRIPTS += test/dicom_test.sh
+#   make bench-dicom  decode time of a 2500x2048 16-bit JPEG-lossless DICOM
+#                     against a 16-bit PNG of the same pixels (part of
+#                     `make bench`; needs dcmtk and python3-pydicom)
+BENCH_TARGETS += bench-dicom
+$(BUILD)/bench/bench_decode: $(BUILD)/bench/bench_decode.o $(LIBCNN)
+	$(CC) $(OMP) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+.PHONY: bench-dicom
+bench-dicom: $(BUILD)/bench/bench_decode
+	BUILD=$(BUILD) bash bench/bench_dicom.sh
