@@ -20,6 +20,21 @@ typedef struct {
 
 #define CNN_IMAGE_DEFAULT_MAX_PIXELS (100u * 1000u * 1000u)
 
+/* What a PNG or JPEG decodes into never exceeds this many floats (64 MiB),
+ * whatever the source's pixel count; decoding goes row by row, so that it
+ * costs little more:
+ *   - an RGB source whose three samples are equal in every pixel (most
+ *     X-rays saved as RGB) decodes to one grey plane, as
+ *     cnn_image_collapse_grey would leave it;
+ *   - images that fit (a grey 4096x4096, a colour 2364x2364) decode pixel
+ *     for pixel; larger ones are reduced while decoding, each pixel the
+ *     mean of a k x k block of source pixels for the smallest k that fits;
+ *     width and height are then those of the reduced image.
+ * Progressive JPEGs whose DCT coefficients would take more than 96 MiB
+ * (libjpeg holds them all) and PNGs with a side over 65535 pixels are
+ * refused (CNN_ERR_TOO_LARGE). */
+#define CNN_IMAGE_MAX_DECODED_SAMPLES ((size_t)16 << 20)
+
 /* Decodes PNG, JPEG or DICOM, chosen by magic bytes. Images with more than
  * max_pixels pixels (0: the default) are refused before any large
  * allocation. On failure *out is left empty ({0}) and err names the problem

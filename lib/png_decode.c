@@ -1,6 +1,6 @@
 /* png_decode.c - PNG from a memory buffer with libpng: every colour type and
- * bit depth, Adam7, 16-bit precision kept; libpng's longjmp errors become
- * cnn_error returns.
+ * bit depth, Adam7, 16-bit precision kept; row by row into a decode_sink
+ * (bounded memory); libpng's longjmp errors become cnn_error returns.
  *
  * All state that outlives setjmp lives in a png_reader owned by the caller
  * (not in locals of the function that calls setjmp), so after a longjmp it is
@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "decode_sink.h"
+
+/* The longest side decoded, as in JPEG. */
+#define MAX_SIDE 65535
 
 typedef struct {
     const uint8_t *bytes;
@@ -20,8 +23,8 @@ typedef struct {
     char message[200];  /* libpng's last error message */
     png_structp png;
     png_infop info;
-    uint8_t *rows;      /* one row, or the whole image when interlaced */
-    cnn_image img;
+    uint8_t *raw;       /* one row (of an Adam7 pass) as libpng gives it */
+    cnn_sink sink;
 } png_reader;
 
 static void on_png_error(png_structp png, png_const_charp msg)
@@ -49,18 +52,16 @@ static void read_from_buffer(png_structp png, png_bytep dst, size_t n)
     r->pos += n;
 }
 
-/* Converts one decoded row (channels samples per pixel, 8- or 16-bit
- * big-endian) into row y of the planar float image; alpha, when present, is
- * the last sample and is composited over black. */
+/* Converts n decoded pixels (channels samples each, 8- or 16-bit
+ * big-endian) into colour floats per pixel on the 0..255 scale; alpha, when
+ * present, is the last sample and is composited over black. */
 static void convert_row(const uint8_t *row, int channels, int sixteen,
-                        cnn_image *img, int y)
+                        int colour, int n, float *dst)
 {
-    const int colour = img->channels, has_alpha = channels > colour;
+    const int has_alpha = channels > colour;
     const float max = sixteen ? 65535.0f : 255.0f;
     const float to_255 = 255.0f / max;
-    const size_t plane = (size_t)img->width * img->height;
-    float *dst = img->data + (size_t)y * img->width;
-    for (int x = 0; x < img->width; x++) {
+    for (int x = 0; x < n; x++) {
         float s[4] = {0};
         for (int c = 0; c < channels; c++) {
             size_t i = (size_t)x * channels + c;
@@ -69,19 +70,23 @@ static void convert_row(const uint8_t *row, int channels, int sixteen,
         }
         float weight = has_alpha ? to_255 * (s[channels - 1] / max) : to_255;
         for (int c = 0; c < colour; c++)
-            dst[c * plane + x] = s[c] * weight;
+            dst[(size_t)x * colour + c] = s[c] * weight;
     }
 }
 
-/* Returns CNN_OK, a size-check failure (err set), or CNN_ERR_FORMAT after a
- * libpng error (the caller words the message). */
-static cnn_status decode_inner(png_reader *r, size_t max_pixels, cnn_error *err)
+/* Returns CNN_OK, a size-check or sink failure (err set), or CNN_ERR_FORMAT
+ * after a libpng error (the caller words the message). */
+static cnn_status decode_inner(png_reader *r, size_t max_pixels,
+                               int colour_planes, cnn_error *err)
 {
     if (setjmp(png_jmpbuf(r->png)))
         return CNN_ERR_FORMAT;
     png_set_read_fn(r->png, r, read_from_buffer);
     /* Compressed text/ICC chunks must not inflate into huge buffers. */
     png_set_chunk_malloc_max(r->png, 8u << 20);
+    /* Sizes are judged below (libpng's own limit, a million pixels a side,
+     * would call a wider image corrupt). */
+    png_set_user_limits(r->png, 0x7fffffff, 0x7fffffff);
     png_read_info(r->png, r->info);
 
     png_uint_32 width, height;
@@ -91,6 +96,12 @@ static cnn_status decode_inner(png_reader *r, size_t max_pixels, cnn_error *err)
     cnn_status st = cnn_image_check_dimensions(width, height, max_pixels, err);
     if (st != CNN_OK)
         return st;
+    /* libpng's buffers hold a few rows: a side longer than JPEG allows
+     * would make them large whatever the pixel count. */
+    if (width > MAX_SIDE || height > MAX_SIDE)
+        return cnn_fail(err, CNN_ERR_TOO_LARGE, "image is %ux%u: sides over "
+                        "%d pixels are not supported", (unsigned)width,
+                        (unsigned)height, MAX_SIDE);
 
     if (colour_type == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(r->png);
@@ -98,7 +109,8 @@ static cnn_status decode_inner(png_reader *r, size_t max_pixels, cnn_error *err)
         png_set_expand_gray_1_2_4_to_8(r->png);
     if (png_get_valid(r->png, r->info, PNG_INFO_tRNS))
         png_set_tRNS_to_alpha(r->png);
-    int passes = png_set_interlace_handling(r->png);
+    /* No png_set_interlace_handling: Adam7 passes come as small images of
+     * their own, placed below, so no whole image is ever buffered. */
     png_read_update_info(r->png, r->info);
 
     int channels = png_get_channels(r->png, r->info);
@@ -110,41 +122,47 @@ static cnn_status decode_inner(png_reader *r, size_t max_pixels, cnn_error *err)
                  "unexpected layout after transforms (%d channels)", channels);
         return CNN_ERR_FORMAT;
     }
-    st = cnn_image_alloc(&r->img, (int)width, (int)height, channels <= 2 ? 1 : 3,
-                         err);
+    int colour = channels <= 2 ? 1 : 3;
+    st = cnn_sink_begin(&r->sink, (int)width, (int)height, colour,
+                        colour_planes, err);
     if (st != CNN_OK)
         return st;
-
-    if (passes == 1) {
-        r->rows = malloc(rowbytes);
-        if (!r->rows)
-            return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for a PNG row");
-        for (png_uint_32 y = 0; y < height; y++) {
-            png_read_row(r->png, r->rows, NULL);
-            convert_row(r->rows, channels, sixteen, &r->img, (int)y);
+    r->raw = malloc(rowbytes);
+    if (!r->raw)
+        return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for a PNG row");
+    if (interlace == PNG_INTERLACE_NONE) {
+        for (png_uint_32 y = 0; y < height && st == CNN_OK; y++) {
+            png_read_row(r->png, r->raw, NULL);
+            convert_row(r->raw, channels, sixteen, colour, (int)width,
+                        r->sink.row);
+            st = cnn_sink_put(&r->sink, (int)y, 0, 1, (int)width, err);
         }
-    } else {
-        /* Adam7: libpng fills rows in over several passes, so keep them all. */
-        r->rows = malloc(rowbytes * height);
-        if (!r->rows)
-            return cnn_fail(err, CNN_ERR_NOMEM,
-                            "out of memory for an interlaced PNG");
-        for (int p = 0; p < passes; p++)
-            for (png_uint_32 y = 0; y < height; y++)
-                png_read_row(r->png, r->rows + y * rowbytes, NULL);
-        for (png_uint_32 y = 0; y < height; y++)
-            convert_row(r->rows + y * rowbytes, channels, sixteen, &r->img,
-                        (int)y);
+        return st;
     }
-    return CNN_OK;
+    /* libpng skips the passes that hold no pixel of a small image */
+    for (int pass = 0; pass < 7 && st == CNN_OK; pass++) {
+        int cols = (int)PNG_PASS_COLS(width, pass);
+        int rows = (int)PNG_PASS_ROWS(height, pass);
+        if (cols == 0 || rows == 0)
+            continue;
+        for (int j = 0; j < rows && st == CNN_OK; j++) {
+            png_read_row(r->png, r->raw, NULL);
+            convert_row(r->raw, channels, sixteen, colour, cols, r->sink.row);
+            st = cnn_sink_put(&r->sink, (int)PNG_ROW_FROM_PASS_ROW(j, pass),
+                              PNG_PASS_START_COL(pass),
+                              1 << PNG_PASS_COL_SHIFT(pass), cols, err);
+        }
+    }
+    return st;
 }
 
-cnn_status cnn_png_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
-                          cnn_image *out, cnn_error *err)
+/* One attempt (see cnn_png_decode); *restart: colour showed up with no
+ * room for it at a grey image's reduction. */
+static cnn_status decode_once(const uint8_t *bytes, size_t len,
+                              size_t max_pixels, int colour_planes,
+                              cnn_image *out, int *restart, cnn_error *err)
 {
     png_reader r = {.bytes = bytes, .len = len};
-    out->width = out->height = out->channels = 0;
-    out->data = NULL;
     r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_png_error,
                                    on_png_warning);
     if (!r.png)
@@ -154,18 +172,31 @@ cnn_status cnn_png_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
         png_destroy_read_struct(&r.png, NULL, NULL);
         return cnn_fail(err, CNN_ERR_NOMEM, "cannot create a PNG reader");
     }
-    cnn_status st = decode_inner(&r, max_pixels, err);
+    cnn_status st = decode_inner(&r, max_pixels, colour_planes, err);
     png_destroy_read_struct(&r.png, &r.info, NULL);
-    free(r.rows);
+    free(r.raw);
+    *restart = r.sink.restart;
     if (st == CNN_OK) {
-        *out = r.img;
+        cnn_sink_finish(&r.sink, out);
         return CNN_OK;
     }
-    cnn_image_free(&r.img);
+    cnn_sink_free(&r.sink);
     if (r.truncated)
         return cnn_fail(err, CNN_ERR_FORMAT,
                         "truncated PNG (data ends after %zu bytes)", len);
     if (r.message[0])
         return cnn_fail(err, st, "corrupt PNG: %s", r.message);
+    return st;
+}
+
+cnn_status cnn_png_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
+                          cnn_image *out, cnn_error *err)
+{
+    out->width = out->height = out->channels = 0;
+    out->data = NULL;
+    int restart = 0;
+    cnn_status st = decode_once(bytes, len, max_pixels, 0, out, &restart, err);
+    if (restart) /* a colour image too large to keep in colour unreduced */
+        st = decode_once(bytes, len, max_pixels, 1, out, &restart, err);
     return st;
 }

@@ -104,23 +104,26 @@ START_TEST(real_xrays)
         cnn_error err = {0};
         ck_assert_msg(cnn_image_load(path, 0, &img, &err) == CNN_OK, "%s",
                       err.message);
+        /* RGB files whose three planes are equal (Pillow's decoding):
+         * one grey plane here */
         snprintf(key, sizeof key, "xray_%s_shape", files[f][1]);
         const golden_array *shape = golden_get(g, key);
-        ck_assert_int_eq(img.channels, (int)shape->data[0]);
+        ck_assert_int_eq((int)shape->data[0], 3);
+        ck_assert_int_eq(img.channels, 1);
         ck_assert_int_eq(img.height, (int)shape->data[1]);
         ck_assert_int_eq(img.width, (int)shape->data[2]);
         snprintf(key, sizeof key, "xray_%s_sampled", files[f][1]);
         const golden_array *sampled = golden_get(g, key);
         size_t k = 0;
-        for (int c = 0; c < img.channels; c++)
+        for (int c = 0; c < 3; c++)
             for (int y = 0; y < img.height; y += 8)
                 for (int x = 0; x < img.width; x += 8, k++)
-                    ck_assert_msg(img.data[((size_t)c * img.height + y) * img.width + x] ==
+                    ck_assert_msg(img.data[(size_t)y * img.width + x] ==
                                       sampled->data[k],
                                   "%s pixel (%d,%d,%d)", path, c, y, x);
         ck_assert_uint_eq(k, sampled->count);
         double sum = 0.0;
-        size_t n = (size_t)img.channels * img.width * img.height;
+        size_t n = (size_t)img.width * img.height;
         for (size_t i = 0; i < n; i++)
             sum += img.data[i];
         snprintf(key, sizeof key, "xray_%s_mean", files[f][1]);
