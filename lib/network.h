@@ -21,8 +21,14 @@
  * cnn_net_backward, the gradients of layers marked CNN_KEEP_GRAD are valid
  * until the next forward (their memory is reused by forward buffers).
  *
- * Inference plans run batch norm and ReLU in place over the convolution's
- * output (no BN folding: that pass costs under 1% of a forward).
+ * Inference plans (and frozen layers) run a batch norm that follows a
+ * convolution, and a ReLU after it, in the convolution's output stage: the
+ * Winograd output transform applies bias, (v - mean) * scale + beta and the
+ * ReLU; after im2col + sgemm one pass does both. Stride-1 3x3 convolutions
+ * run Winograd F(4x4, 3x3) where lib/winograd.c's rule picks it
+ * ($CNN_WINOGRAD=0 turns it off, =all uses it wherever it applies); their
+ * transformed filters live in the arena, remade for layers being trained
+ * at every forward and otherwise when a checksum of the weights changes.
  */
 #ifndef CNN_NETWORK_H
 #define CNN_NETWORK_H

@@ -53,9 +53,18 @@ typedef struct {
     int runs_backward;      /* training plan: backward does something */
     int dx_needed[NET_MAX_INPUTS]; /* gradient wanted for input i */
     int aux;                /* arena item: argmax / mask / BN saves; -1 */
+    int wino;               /* conv by Winograd F(4x4,3x3) (winograd.h) */
+    int wino_valid;         /* wino_u holds the filter of wino_sum's weights */
+    uint64_t wino_sum;      /* checksum of the weights wino_u came from */
+    int fused_bn;           /* conv: the batch norm run in its output stage
+                               (running statistics), 0: none */
+    int fused_relu;         /* conv: and the ReLU after that batch norm */
+    int fused;              /* batch norm / ReLU: done by its convolution */
     /* pointers into the arena, set by the plan */
     float *out;
     float *aux_data;
+    float *wino_u;          /* transformed filter (arena, lives with the plan) */
+    float *bn_scale;        /* fused batch norm's gamma / sqrt(var + eps) */
 } net_layer;
 
 /* One buffer to place in the arena: live over [t0, t1] (inclusive). */

@@ -6,7 +6,10 @@
  * [t0, t1]; buffers whose intervals overlap get disjoint memory, the others
  * may share it. In-place layers (ReLU over batch norm, inference batch norm
  * over its convolution) write into their input's buffer, so a
- * conv -> BN -> ReLU block costs one buffer when inferring.
+ * conv -> BN -> ReLU block costs one buffer when inferring; such a batch
+ * norm and ReLU are then fused into the convolution (choose_fusion). The
+ * plan also picks each convolution's algorithm (choose_algorithms) and
+ * gives Winograd layers an arena item for their transformed filter.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include "big_alloc.h"
 #include "network_internal.h"
+#include "winograd.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
 
@@ -156,7 +160,7 @@ static void plan_items(cnn_net *net, int training)
 {
     const int L = net->nlayers, INF = 2 * L;
     net_item *act = net->items, *grad = net->items + L, *aux = net->items + 2 * L;
-    net_item *ws = net->items + 3 * L;
+    net_item *ws = net->items + 3 * L, *wino = net->items + 3 * L + 3;
     memset(net->items, 0, (size_t)net->nitems * sizeof *net->items);
 
     /* activations: from the producer to the last reader */
@@ -177,6 +181,22 @@ static void plan_items(cnn_net *net, int training)
         net_layer *l = &net->layers[i];
         if (l->kind == LAYER_CONV) {
             size_t f = cnn_conv_workspace_floats(&l->conv);
+            if (f > conv_ws)
+                conv_ws = f;
+        }
+        if (l->wino) {
+            /* the filter lives with the plan; backward-data transforms the
+             * rotated filter into the workspace, before its chunks */
+            use_item(&wino[i], cnn_wino_filter_floats(&l->conv) +
+                                   (l->fused_bn ? (size_t)l->c : 0), 0, INF);
+            size_t f = cnn_wino_workspace_floats(&l->conv, net->plan_batch);
+            if (training && l->dx_needed[0]) {
+                cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
+                size_t fb = cnn_wino_filter_floats(&b) +
+                            cnn_wino_workspace_floats(&b, net->plan_batch);
+                if (fb > f)
+                    f = fb;
+            }
             if (f > conv_ws)
                 conv_ws = f;
         }
@@ -310,6 +330,53 @@ static cnn_status place_items(cnn_net *net, size_t *arena_floats, cnn_error *err
     return CNN_OK;
 }
 
+/* Which convolutions run Winograd: $CNN_WINOGRAD=0 none, =all every one
+ * that can, else (the default) those cnn_wino_preferred picks. */
+static void choose_algorithms(cnn_net *net, int batch)
+{
+    const char *env = getenv("CNN_WINOGRAD");
+    int mode = !env || !*env ? 1 : strcmp(env, "0") == 0 ? 0
+                                 : strcmp(env, "all") == 0 ? 2 : 1;
+    for (int i = 0; i < net->nlayers; i++) {
+        net_layer *l = &net->layers[i];
+        l->wino_valid = 0;
+        l->wino_u = NULL;
+        l->wino = l->kind == LAYER_CONV &&
+                  (mode == 2 ? cnn_wino_applicable(&l->conv)
+                   : mode == 1 ? cnn_wino_preferred(&l->conv, batch) : 0);
+    }
+}
+
+/* Batch norm with running statistics in place over a convolution (an
+ * inference plan, or frozen), and a ReLU in place over that batch norm, run
+ * in the convolution's output stage instead of as passes of their own. */
+static void choose_fusion(cnn_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        net_layer *l = &net->layers[i];
+        l->fused_bn = l->fused_relu = l->fused = 0;
+    }
+    for (int i = 1; i < net->nlayers; i++) {
+        net_layer *m = &net->layers[i];
+        if (m->kind != LAYER_BATCHNORM || !m->inplace)
+            continue;
+        net_layer *p = &net->layers[m->inputs[0]];
+        if (p->kind != LAYER_CONV || p->act != CNN_ACT_NONE)
+            continue;
+        p->fused_bn = i;
+        m->fused = 1;
+    }
+    for (int i = 1; i < net->nlayers; i++) {
+        net_layer *r = &net->layers[i];
+        if (r->kind != LAYER_ACTIVATION || r->act != CNN_ACT_RELU ||
+            !r->inplace || !net->layers[r->inputs[0]].fused)
+            continue;
+        net_layer *m = &net->layers[r->inputs[0]];
+        net->layers[m->inputs[0]].fused_relu = 1;
+        r->fused = 1;
+    }
+}
+
 /* Gradient block for the unfrozen weights. */
 static cnn_status plan_param_grads(cnn_net *net, int training, cnn_error *err)
 {
@@ -367,6 +434,8 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     st = infer_shapes(net, batch, height, width, err);
     if (st != CNN_OK)
         return st;
+    net->plan_batch = batch;
+    choose_algorithms(net, batch);
 
     for (int i = 0; i < L; i++) {
         net->layers[i].consumers = 0;
@@ -379,7 +448,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     free(net->items);
     free(net->grad_of);
     free(net->grad_written);
-    net->nitems = 3 * L + 3;
+    net->nitems = 4 * L + 3;
     net->items = calloc((size_t)net->nitems, sizeof *net->items);
     net->grad_of = calloc((size_t)L, sizeof *net->grad_of);
     net->grad_written = calloc((size_t)L, sizeof *net->grad_written);
@@ -405,6 +474,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
             net->grad_of[l->tensor] = (float *)net; /* marker, replaced below */
     }
 
+    choose_fusion(net);
     plan_items(net, training);
     size_t floats = 0;
     st = place_items(net, &floats, err);
@@ -430,6 +500,11 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
         net->grad_of[i] = net->items[L + i].used
                               ? net->arena + net->items[L + i].offset
                               : NULL;
+        if (l->wino) {
+            l->wino_u = net->arena + net->items[3 * L + 3 + i].offset;
+            l->bn_scale = l->fused_bn ? l->wino_u + cnn_wino_filter_floats(&l->conv)
+                                      : NULL;
+        }
     }
     net->plan_floats = floats;
     net->workspace = net->arena + net->items[3 * L].offset;

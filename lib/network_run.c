@@ -6,9 +6,11 @@
  * directly and from the others through a scratch buffer that is added in.
  */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "network_internal.h"
+#include "winograd.h"
 
 /* The parameter of layer l whose name ends in "/suffix". */
 static const cnn_param *find_param(const cnn_net *net, const net_layer *l,
@@ -60,6 +62,87 @@ static void flatten_nhwc(int n, int c, int hw, const float *x, float *y,
             }
 }
 
+/* A checksum of the weights' bits (two sums, the second position-weighted),
+ * one vectorizable pass: a cached Winograd filter is reused only while the
+ * weights it came from are unchanged, whoever changed them. */
+static uint64_t weights_checksum(const float *w, size_t count)
+{
+    uint32_t plain = 0, weighted = 0;
+#pragma omp simd reduction(+ : plain, weighted)
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u;
+        memcpy(&u, &w[i], sizeof u);
+        plain += u;
+        weighted += u * (2 * (uint32_t)i + 1);
+    }
+    return (uint64_t)weighted << 32 | plain;
+}
+
+/* The fused batch norm m's per-channel scale gamma / sqrt(var + eps), as
+ * cnn_batchnorm_forward_infer computes it. */
+static float bn_scale(const cnn_net *net, const net_layer *m, int ch)
+{
+    const float *gamma = param_data(net, m, "gamma");
+    const float *var = param_data(net, m, "moving_variance");
+    double invstd = 1.0 / sqrt((double)var[ch] + m->eps);
+    return (float)((gamma ? gamma[ch] : 1.0) * invstd);
+}
+
+/* The batch norm (and ReLU) fused into an im2col convolution: one pass
+ * over its output y [n, c, hw] instead of two. */
+static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y)
+{
+    const net_layer *m = &net->layers[l->fused_bn];
+    const float *mean = param_data(net, m, "moving_mean");
+    const float *beta = param_data(net, m, "beta");
+    const int n = net->plan_batch, c = l->c, hw = l->h * l->w;
+    const int relu = l->fused_relu;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++) {
+            const float mk = mean[ch], sk = bn_scale(net, m, ch), ck = beta[ch];
+            float *p = y + ((size_t)b * c + ch) * hw;
+            for (int i = 0; i < hw; i++) {
+                float v = (p[i] - mk) * sk + ck;
+                p[i] = relu && v < 0.0f ? 0.0f : v;
+            }
+        }
+}
+
+/* A Winograd convolution: the transformed filter (the plan's wino_u) is
+ * made at every forward of a layer being trained (an optimizer step may
+ * have changed the weights) and otherwise once per set of weights. */
+static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
+{
+    const float *w = param_data(net, l, "kernel");
+    if (net->plan_training && !l->frozen) {
+        cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
+        l->wino_valid = 0;
+    } else {
+        uint64_t sum = weights_checksum(w, (size_t)l->conv.out_c *
+                                               l->conv.in_c * 9);
+        if (!l->wino_valid || l->wino_sum != sum) {
+            cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
+            l->wino_sum = sum;
+            l->wino_valid = 1;
+        }
+    }
+    if (l->fused_bn) {
+        const net_layer *m = &net->layers[l->fused_bn];
+        for (int ch = 0; ch < l->c; ch++)
+            l->bn_scale[ch] = bn_scale(net, m, ch);
+        cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u,
+                            param_data(net, l, "bias"),
+                            param_data(net, m, "moving_mean"), l->bn_scale,
+                            param_data(net, m, "beta"), l->fused_relu, l->out,
+                            net->workspace);
+        return;
+    }
+    cnn_wino_forward(&l->conv, net->plan_batch, x, l->wino_u,
+                     param_data(net, l, "bias"), l->act == CNN_ACT_RELU,
+                     l->out, net->workspace);
+}
+
 static void forward_layer(cnn_net *net, net_layer *l, int training)
 {
     const int n = net->plan_batch;
@@ -70,12 +153,20 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
     case LAYER_INPUT:
         break;
     case LAYER_CONV:
+        if (l->wino) {
+            forward_winograd(net, l, x);
+            break;
+        }
         cnn_conv2d_forward(&l->conv, n, x, param_data(net, l, "kernel"),
                            param_data(net, l, "bias"), l->out, net->workspace);
-        if (l->act == CNN_ACT_RELU)
+        if (l->fused_bn)
+            bn_relu_pass(net, l, l->out);
+        else if (l->act == CNN_ACT_RELU)
             cnn_relu_forward(l->out_floats, l->out, l->out);
         break;
     case LAYER_BATCHNORM: {
+        if (l->fused) /* done by the convolution before it */
+            break;
         const float *gamma = param_data(net, l, "gamma");
         const float *beta = param_data(net, l, "beta");
         /* running statistics are updated only when trained; the plan made
@@ -92,6 +183,8 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
         break;
     }
     case LAYER_ACTIVATION:
+        if (l->fused)
+            break;
         if (l->act == CNN_ACT_RELU)
             cnn_relu_forward(l->out_floats, x, l->out);
         else if (l->act == CNN_ACT_SOFTMAX)
@@ -271,9 +364,19 @@ static void backward_layer(cnn_net *net, net_layer *l)
         return;
     case LAYER_CONV: {
         const float *dz = through_activation(net, l, dy);
-        cnn_conv2d_backward(&l->conv, n, x, param_data(net, l, "kernel"), dz, dx,
+        const float *w = param_data(net, l, "kernel");
+        /* weight gradient by im2col; Winograd's dx: dz convolved with the
+         * rotated filter, transformed into the workspace */
+        cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
                             param_grad(net, l, "kernel"),
                             param_grad(net, l, "bias"), net->workspace);
+        if (l->wino && dx) {
+            cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
+            float *U = net->workspace;
+            cnn_wino_filter(&l->conv, w, NULL, 1, U);
+            cnn_wino_forward(&b, n, dz, U, NULL, 0, dx,
+                             U + cnn_wino_filter_floats(&b));
+        }
         break;
     }
     case LAYER_BATCHNORM: {

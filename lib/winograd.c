@@ -1,0 +1,359 @@
+/* winograd.c - F(4x4, 3x3) convolution (see winograd.h).
+ *
+ * The tiles of all n images are numbered t = (image, tile row, tile column)
+ * and processed in chunks of `chunk` tiles, so that the transformed input
+ * V [36][in_c][chunk] and the products M [36][out_c][chunk] stay within
+ * WINO_FLOATS of workspace:
+ *   1. input transform: V_xi[c][t] = (B^T d B)[xi] for the 6x6 patch d of
+ *      tile t in channel c (zeros outside the image);
+ *   2. 36 sgemm calls M_xi = U_xi x V_xi, spread over the threads (each call
+ *      single-threaded: OpenBLAS runs serially inside an OpenMP region);
+ *   3. output transform: the 4x4 tile A^T M A, + bias, ReLU, cut at the
+ *      image's edge.
+ * The transforms work on LANES tiles at once (the innermost loops run over
+ * lanes and vectorize); their OpenMP loops run over channels x lane blocks.
+ *
+ * Transform matrices for the points 0, 1, -1, 2, -2 and infinity:
+ *   B^T = [4  0 -5  0 1 0]   G = [ 1/4     0    0 ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]       [-1/6 -1/6 -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]       [-1/6  1/6 -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]       [1/24 1/12  1/6 ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]       [1/24 -1/12 1/6 ]
+ *         [0  4  0 -5 0 1]       [  0     0    1 ]
+ * Filters are transformed in double.
+ */
+#include <assert.h>
+#include <cblas.h>
+#include <string.h>
+
+#include "winograd.h"
+
+#define LANES 16
+#define WINO_FLOATS ((size_t)1 << 23) /* V + M per chunk: 32 MB */
+#define MIN_TILES 64
+
+int cnn_wino_applicable(const cnn_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_top >= 0 && s->pad_top <= 2 && s->pad_left >= 0 &&
+           s->pad_left <= 2 && s->out_h > 0 && s->out_w > 0;
+}
+
+static int tiles_h(const cnn_conv_shape *s) { return (s->out_h + 3) / 4; }
+static int tiles_w(const cnn_conv_shape *s) { return (s->out_w + 3) / 4; }
+
+int cnn_wino_preferred(const cnn_conv_shape *s, int n)
+{
+    if (!cnn_wino_applicable(s))
+        return 0;
+    /* Few input channels (VGG's first layer: 3) make the transforms as
+     * dear as the products; few tiles make 36 small products slower than
+     * one large one. */
+    long long tiles = (long long)n * tiles_h(s) * tiles_w(s);
+    return s->in_c >= 16 && s->out_c >= 16 && tiles >= 16;
+}
+
+cnn_conv_shape cnn_wino_backward_shape(const cnn_conv_shape *s)
+{
+    cnn_conv_shape b = *s;
+    b.in_c = s->out_c;
+    b.in_h = s->out_h;
+    b.in_w = s->out_w;
+    b.out_c = s->in_c;
+    b.out_h = s->in_h;
+    b.out_w = s->in_w;
+    b.pad_top = 2 - s->pad_top;
+    b.pad_left = 2 - s->pad_left;
+    return b;
+}
+
+size_t cnn_wino_filter_floats(const cnn_conv_shape *s)
+{
+    return (size_t)CNN_WINO_POINTS * s->out_c * s->in_c;
+}
+
+void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
+                     const float *scale, int rotate, float *U)
+{
+    assert(cnn_wino_applicable(s) && weight && U && !(rotate && scale));
+    static const double G[6][3] = {
+        {1.0 / 4, 0, 0},
+        {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+        {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6},
+        {1.0 / 24, -1.0 / 12, 1.0 / 6},
+        {0, 0, 1}};
+    const int K = s->out_c, C = s->in_c;
+    /* forward: U[xi][k][c]; rotated: U[xi][c][k] */
+    const size_t plane = (size_t)K * C;
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (int k = 0; k < K; k++) {
+        const double sc = scale ? scale[k] : 1.0;
+        for (int c = 0; c < C; c++) {
+            const float *w = weight + ((size_t)k * C + c) * 9;
+            double g[3][3], t[6][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    g[i][j] = rotate ? w[(2 - i) * 3 + (2 - j)] : w[i * 3 + j];
+            for (int a = 0; a < 6; a++)
+                for (int j = 0; j < 3; j++)
+                    t[a][j] = G[a][0] * g[0][j] + G[a][1] * g[1][j] +
+                              G[a][2] * g[2][j];
+            const size_t at = rotate ? (size_t)c * K + k : (size_t)k * C + c;
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++) {
+                    double u = t[a][0] * G[b][0] + t[a][1] * G[b][1] +
+                               t[a][2] * G[b][2];
+                    U[(size_t)(a * 6 + b) * plane + at] = (float)(u * sc);
+                }
+        }
+    }
+}
+
+/* Tiles processed per chunk for n images (even chunks). */
+static int chunk_tiles(const cnn_conv_shape *s, int n)
+{
+    long long total = (long long)n * tiles_h(s) * tiles_w(s);
+    size_t per_tile = (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c);
+    long long budget = (long long)(WINO_FLOATS / per_tile);
+    if (budget < MIN_TILES)
+        budget = MIN_TILES;
+    if (total <= budget)
+        return (int)total;
+    long long chunks = (total + budget - 1) / budget;
+    return (int)((total + chunks - 1) / chunks);
+}
+
+size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    size_t chunk = (size_t)chunk_tiles(s, n);
+    return (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c) * chunk;
+}
+
+/* Where tile t starts: image, top-left output pixel. */
+typedef struct {
+    int img, oy, ox;
+} tile_pos;
+
+static tile_pos locate(const cnn_conv_shape *s, long long t)
+{
+    const int tw = tiles_w(s), per_image = tiles_h(s) * tw;
+    tile_pos p;
+    p.img = (int)(t / per_image);
+    int r = (int)(t % per_image);
+    p.oy = r / tw * 4;
+    p.ox = r % tw * 4;
+    return p;
+}
+
+/* V [36][C][nt] for the tiles [t0, t0 + nt) of x. */
+static void input_transform(const cnn_conv_shape *s, const float *x,
+                            long long t0, int nt, float *V)
+{
+    const int C = s->in_c, H = s->in_h, W = s->in_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)C * nt;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)C * nt >= 2048)
+    for (int c = 0; c < C; c++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float d[6][6][LANES], u[6][6][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            for (int l = 0; l < LANES; l++) {
+                if (l >= lanes) {
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++)
+                            d[i][j][l] = 0.0f;
+                    continue;
+                }
+                tile_pos p = locate(s, t0 + j0 + l);
+                const float *plane = x + ((size_t)p.img * C + c) * H * W;
+                const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
+                if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
+                    for (int i = 0; i < 6; i++) {
+                        const float *row = plane + (size_t)(y0 + i) * W + x0;
+                        for (int j = 0; j < 6; j++)
+                            d[i][j][l] = row[j];
+                    }
+                } else {
+                    for (int i = 0; i < 6; i++) {
+                        const int yy = y0 + i;
+                        for (int j = 0; j < 6; j++) {
+                            const int xx = x0 + j;
+                            d[i][j][l] = yy >= 0 && yy < H && xx >= 0 && xx < W
+                                             ? plane[(size_t)yy * W + xx]
+                                             : 0.0f;
+                        }
+                    }
+                }
+            }
+            /* u = B^T d (over rows), then d = u B (over columns) */
+            for (int j = 0; j < 6; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float d0 = d[0][j][l], d1 = d[1][j][l], d2 = d[2][j][l],
+                          d3 = d[3][j][l], d4 = d[4][j][l], d5 = d[5][j][l];
+                    u[0][j][l] = 4.0f * d0 - 5.0f * d2 + d4;
+                    u[1][j][l] = -4.0f * (d1 + d2) + d3 + d4;
+                    u[2][j][l] = 4.0f * (d1 - d2) - d3 + d4;
+                    u[3][j][l] = 2.0f * (d3 - d1) - d2 + d4;
+                    u[4][j][l] = 2.0f * (d1 - d3) - d2 + d4;
+                    u[5][j][l] = 4.0f * d1 - 5.0f * d3 + d5;
+                }
+            for (int i = 0; i < 6; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float d0 = u[i][0][l], d1 = u[i][1][l], d2 = u[i][2][l],
+                          d3 = u[i][3][l], d4 = u[i][4][l], d5 = u[i][5][l];
+                    d[i][0][l] = 4.0f * d0 - 5.0f * d2 + d4;
+                    d[i][1][l] = -4.0f * (d1 + d2) + d3 + d4;
+                    d[i][2][l] = 4.0f * (d1 - d2) - d3 + d4;
+                    d[i][3][l] = 2.0f * (d3 - d1) - d2 + d4;
+                    d[i][4][l] = 2.0f * (d1 - d3) - d2 + d4;
+                    d[i][5][l] = 4.0f * d1 - 5.0f * d3 + d5;
+                }
+            float *dst = V + (size_t)c * nt + j0;
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    float *v = dst + (size_t)(i * 6 + j) * point_stride;
+                    if (lanes == LANES) {
+#pragma omp simd
+                        for (int l = 0; l < LANES; l++)
+                            v[l] = d[i][j][l];
+                    } else {
+                        for (int l = 0; l < lanes; l++)
+                            v[l] = d[i][j][l];
+                    }
+                }
+        }
+}
+
+/* What the output stage applies per output channel k after the sum:
+ * + bias[k], then batch norm (v - mean[k]) * scale[k] + beta[k] (the
+ * library op's cancellation-free form), then ReLU. */
+typedef struct {
+    const float *bias, *mean, *scale, *beta;
+    int relu;
+} out_stage;
+
+/* y for the tiles [t0, t0 + nt) from M [36][K][nt]. */
+static void output_transform(const cnn_conv_shape *s, const float *M,
+                             long long t0, int nt, const out_stage *st,
+                             float *y)
+{
+    const float *bias = st->bias;
+    const int relu = st->relu, bn = st->mean != NULL;
+    const int K = s->out_c, OH = s->out_h, OW = s->out_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)K * nt;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
+    for (int k = 0; k < K; k++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float m[6][6][LANES], u[4][6][LANES], o[4][4][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            const float *src = M + (size_t)k * nt + j0;
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    const float *v = src + (size_t)(i * 6 + j) * point_stride;
+                    if (lanes == LANES) {
+#pragma omp simd
+                        for (int l = 0; l < LANES; l++)
+                            m[i][j][l] = v[l];
+                    } else {
+                        for (int l = 0; l < LANES; l++)
+                            m[i][j][l] = l < lanes ? v[l] : 0.0f;
+                    }
+                }
+            /* u = A^T m (rows), o = u A (columns) */
+            for (int j = 0; j < 6; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float m0 = m[0][j][l], m1 = m[1][j][l], m2 = m[2][j][l],
+                          m3 = m[3][j][l], m4 = m[4][j][l], m5 = m[5][j][l];
+                    float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+                    u[0][j][l] = m0 + a + c;
+                    u[1][j][l] = b + 2.0f * d;
+                    u[2][j][l] = a + 4.0f * c;
+                    u[3][j][l] = b + 8.0f * d + m5;
+                }
+            const float bk = bias ? bias[k] : 0.0f;
+            const float mk = bn ? st->mean[k] : 0.0f;
+            const float sk = bn ? st->scale[k] : 1.0f;
+            const float ck = bn ? st->beta[k] : 0.0f;
+            for (int i = 0; i < 4; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float m0 = u[i][0][l], m1 = u[i][1][l], m2 = u[i][2][l],
+                          m3 = u[i][3][l], m4 = u[i][4][l], m5 = u[i][5][l];
+                    float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+                    float r0 = m0 + a + c + bk, r1 = b + 2.0f * d + bk;
+                    float r2 = a + 4.0f * c + bk, r3 = b + 8.0f * d + m5 + bk;
+                    if (bn) {
+                        r0 = (r0 - mk) * sk + ck;
+                        r1 = (r1 - mk) * sk + ck;
+                        r2 = (r2 - mk) * sk + ck;
+                        r3 = (r3 - mk) * sk + ck;
+                    }
+                    if (relu) {
+                        r0 = r0 > 0.0f ? r0 : 0.0f;
+                        r1 = r1 > 0.0f ? r1 : 0.0f;
+                        r2 = r2 > 0.0f ? r2 : 0.0f;
+                        r3 = r3 > 0.0f ? r3 : 0.0f;
+                    }
+                    o[i][0][l] = r0;
+                    o[i][1][l] = r1;
+                    o[i][2][l] = r2;
+                    o[i][3][l] = r3;
+                }
+            for (int l = 0; l < lanes; l++) {
+                tile_pos p = locate(s, t0 + j0 + l);
+                float *plane = y + ((size_t)p.img * K + k) * OH * OW;
+                const int rows = OH - p.oy < 4 ? OH - p.oy : 4;
+                const int cols = OW - p.ox < 4 ? OW - p.ox : 4;
+                for (int i = 0; i < rows; i++) {
+                    float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
+                    for (int j = 0; j < cols; j++)
+                        row[j] = o[i][j][l];
+                }
+            }
+        }
+}
+
+void cnn_wino_forward(const cnn_conv_shape *s, int n, const float *x,
+                      const float *U, const float *bias, int relu, float *y,
+                      float *workspace)
+{
+    cnn_wino_forward_bn(s, n, x, U, bias, NULL, NULL, NULL, relu, y,
+                        workspace);
+}
+
+void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
+                         const float *U, const float *bias, const float *mean,
+                         const float *scale, const float *beta, int relu,
+                         float *y, float *workspace)
+{
+    assert(!mean == !scale && !mean == !beta);
+    const out_stage st = {bias, mean, scale, beta, relu};
+    assert(cnn_wino_applicable(s) && n >= 0 && x && U && y && workspace);
+    if (n == 0)
+        return;
+    const int K = s->out_c, C = s->in_c;
+    const long long total = (long long)n * tiles_h(s) * tiles_w(s);
+    const int chunk = chunk_tiles(s, n);
+    for (long long t0 = 0; t0 < total; t0 += chunk) {
+        const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
+        float *V = workspace;
+        float *M = workspace + (size_t)CNN_WINO_POINTS * C * nt;
+        input_transform(s, x, t0, nt, V);
+        /* one single-threaded product per point and thread; large ones
+         * would thread well in OpenBLAS too, small ones would not */
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C,
+                        1.0f, U + (size_t)xi * K * C, C,
+                        V + (size_t)xi * C * nt, nt, 0.0f,
+                        M + (size_t)xi * K * nt, nt);
+        output_transform(s, M, t0, nt, &st, y);
+    }
+}

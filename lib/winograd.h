@@ -1,0 +1,70 @@
+/* winograd.h - (internal) 3x3 stride-1 convolution by Winograd's minimal
+ * filtering F(4x4, 3x3) (Lavin & Gray 2015, "Fast Algorithms for
+ * Convolutional Neural Networks"): each 4x4 output tile is
+ *   Y = A^T [ (G g G^T) . (B^T d B) ] A
+ * from a 6x6 input tile d; summed over input channels, the element-wise
+ * product becomes 36 matrix products, one per transform point xi:
+ *   M_xi [out_c, tiles] = U_xi [out_c, in_c] x V_xi [in_c, tiles]
+ * (cblas_sgemm). That is 36 multiplications per 16 outputs and channel pair
+ * instead of 144: 4x less arithmetic than im2col + sgemm, paid for by the
+ * transforms (memory passes over the input and output) and a filter that
+ * takes 4x the memory once transformed.
+ *
+ * Shapes are cnn_conv_shape's with kh = kw = 3, stride 1 and any padding
+ * pad_top, pad_left in [0, 2] (values outside the image are zero; bottom and
+ * right padding follow from the sizes), so the backward-data pass - a
+ * convolution of dy with the rotated, channel-transposed filter and padding
+ * 2 - pad - runs through the same code (cnn_wino_backward_shape).
+ *
+ * Transformed filters U [36][out_c][in_c] are made by cnn_wino_filter, once
+ * per weight version: the caller caches them (network_run.c).
+ */
+#ifndef CNN_WINOGRAD_H
+#define CNN_WINOGRAD_H
+
+#include "cnn.h"
+
+#define CNN_WINO_POINTS 36
+
+/* Whether the shape can take Winograd at all: 3x3, stride 1, pads <= 2,
+ * outputs as tall and wide as the padded input allows. */
+int cnn_wino_applicable(const cnn_conv_shape *s);
+
+/* The rule the network uses: Winograd for applicable shapes with enough
+ * channels and tiles (n images) that its cheaper arithmetic pays for the
+ * transforms; im2col + sgemm otherwise. */
+int cnn_wino_preferred(const cnn_conv_shape *s, int n);
+
+/* The shape of the backward-data pass of s as a forward convolution:
+ * dy [out_c, out_h, out_w] -> dx [in_c, in_h, in_w], padding 2 - pad. */
+cnn_conv_shape cnn_wino_backward_shape(const cnn_conv_shape *s);
+
+/* Floats of a transformed filter: 36 * out_c * in_c. */
+size_t cnn_wino_filter_floats(const cnn_conv_shape *s);
+
+/* weight [out_c][in_c][3][3] (scaled per output channel by scale[out_c]
+ * when scale is not NULL) -> U [36][out_c][in_c]. With rotate = 1 the
+ * filter of the backward-data shape: U [36][in_c][out_c] from the weights
+ * turned by 180 degrees (scale must then be NULL). */
+void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
+                     const float *scale, int rotate, float *U);
+
+/* Floats of workspace cnn_wino_forward needs for n images. */
+size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n);
+
+/* x [n, in_c, in_h, in_w], U from cnn_wino_filter, bias [out_c] or NULL
+ * -> y [n, out_c, out_h, out_w] (overwritten), ReLU applied when relu. */
+void cnn_wino_forward(const cnn_conv_shape *s, int n, const float *x,
+                      const float *U, const float *bias, int relu, float *y,
+                      float *workspace);
+
+/* The same with a batch norm in the output stage (inference: running
+ * statistics), after the bias and before the ReLU:
+ *   y = (conv + bias - mean[k]) * scale[k] + beta[k],
+ * scale = gamma / sqrt(var + eps); mean, scale, beta all NULL or none. */
+void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
+                         const float *U, const float *bias, const float *mean,
+                         const float *scale, const float *beta, int relu,
+                         float *y, float *workspace);
+
+#endif
