@@ -171,6 +171,14 @@ then ok "gate json: refused objects, the X-ray classified"; else bad "gate json:
     --val-fraction 0.2 --threads 1 --out "$tmp/gated.safetensors" > "$tmp/fit.out" 2> "$tmp/fit.err" ||
     { cat "$tmp/fit.err"; bad "trainer fit-gate failed"; }
 expect_grep "fit-gate: reports the validation acceptance" '^  learned checks: [0-9]+/[0-9]+ \(' "$tmp/fit.out"
+fit_gate() { "$BUILD/bin/trainer" fit-gate --data test/fixtures/train/chest_xray_tiny "$@"; }
+run fit_same fit_gate --model-file "$MODEL" --out "$MODEL"
+expect_eq "fit-gate: refuses to overwrite its input (exit 2)" "$(status fit_same)" 2
+expect_grep "fit-gate: says why" 'is the model file itself' "$tmp/fit_same.err"
+run fit_margin fit_gate --model-file "$MODEL" --out "$tmp/x.safetensors" --margin 0.5
+expect_eq "fit-gate: a margin below 1 is refused (exit 2)" "$(status fit_margin)" 2
+run fit_help "$BUILD/bin/trainer" fit-gate --help
+expect_grep "fit-gate: --help lists the threshold rule" '--quantile.*--margin|--margin' "$tmp/fit_help.out"
 GATED="$BUILD/bin/infer --model $tmp/gated.safetensors --threads 1"
 run learned $GATED --json "$PNG" "$JPEG" "$GATE/inverted_xray.jpeg" "$GATE/rotated_xray.jpeg" "$GATE/flat.png"
 expect_eq "learned gate: exit 3" "$(status learned)" 3
