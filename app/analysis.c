@@ -29,6 +29,10 @@ static cnn_status gate_layout(const cnn_input_gate *gate, const float *input,
 {
     float thumb[CNN_GATE_THUMB_DIM];
     cnn_gate_thumbnail(input, s, thumb);
+    out->polarity = cnn_gate_polarity(gate, thumb);
+    if (refuse(out, out->polarity <= CNN_GATE_MIN_POLARITY ? CNN_GATE_POLARITY
+                                                           : CNN_GATE_ACCEPTED))
+        return CNN_OK;
     cnn_status st = cnn_mahalanobis_distance(&gate->layout, thumb,
                                              &out->layout_distance, err);
     if (st == CNN_OK)
@@ -59,7 +63,7 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
     const cnn_model_config *cfg = cnn_model_config_of(m);
     const cnn_input_gate *gate = cnn_model_gate(m);
     out->gate = gate ? ANALYSIS_GATE_LEARNED : ANALYSIS_GATE_IMAGE;
-    out->layout_distance = out->features_distance = NAN;
+    out->layout_distance = out->features_distance = out->polarity = NAN;
     cnn_image_measures measures;
     cnn_image_measure(img, &measures);
     if (refuse(out, cnn_image_checks(&measures)))
@@ -98,7 +102,7 @@ void analysis_refuse_header(cnn_model *m, const char *reason, analysis *out)
 {
     memset(out, 0, sizeof *out);
     out->gate = cnn_model_gate(m) ? ANALYSIS_GATE_LEARNED : ANALYSIS_GATE_IMAGE;
-    out->layout_distance = out->features_distance = NAN;
+    out->layout_distance = out->features_distance = out->polarity = NAN;
     refuse(out, CNN_GATE_HEADER);
     out->reason = reason;
 }
@@ -155,6 +159,8 @@ cJSON *analysis_json(const analysis *a, const cnn_model_config *cfg,
         ok = cJSON_AddNumberToObject(o, "probability", a->probability) &&
              cJSON_AddNumberToObject(o, "threshold", a->threshold);
     ok = ok && cJSON_AddStringToObject(o, "gate", a->gate) &&
+         (isnan(a->polarity) ||
+          cJSON_AddNumberToObject(o, "polarity", a->polarity)) &&
          (isnan(a->layout_distance) ||
           cJSON_AddNumberToObject(o, "layout_distance", a->layout_distance)) &&
          (isnan(a->features_distance) ||

@@ -28,8 +28,9 @@ typedef struct {
                                ANALYSIS_REFUSED_VERDICT */
     const char *reason;     /* why it was refused (NULL when accepted) */
     const char *gate;       /* ANALYSIS_GATE_IMAGE or ANALYSIS_GATE_LEARNED */
-    double layout_distance; /* the learned checks' distances (NAN when not */
-    double features_distance; /* measured) */
+    double polarity;        /* the learned checks' figures (NAN when not */
+    double layout_distance; /* measured): cnn_gate_polarity and the */
+    double features_distance; /* Mahalanobis distances */
     float probability;      /* of the positive class (PNEUMONIA) */
     float threshold;        /* positive when probability >= threshold */
     int positive;
@@ -62,7 +63,7 @@ cnn_status analysis_png(const analysis *a, const cnn_image *img, int max_side,
                         uint8_t **png, size_t *png_len, cnn_error *err);
 
 /* {"file", "verdict", "probability", "threshold", "gate",
- * ["layout_distance", "features_distance",] "model": {"name", "version",
+ * ["polarity", "layout_distance", "features_distance",] "model": {"name", "version",
  * "arch"}, "notice"}; for a refused image "reason" and "check" (the
  * cnn_gate_check_name) instead of "probability" and "threshold". file may
  * be NULL (left out). */

@@ -38,6 +38,18 @@ void cnn_gate_thumbnail(const float *input, int size, float *thumb)
         thumb[i] = (float)((thumb[i] - mean) * scale);
 }
 
+double cnn_gate_polarity(const cnn_input_gate *g, const float *thumb)
+{
+    const float *mean = g->layout.mean;
+    double dot = 0.0, nx = 0.0, nm = 0.0;
+    for (int i = 0; i < CNN_GATE_THUMB_DIM; i++) {
+        dot += (double)thumb[i] * mean[i];
+        nx += (double)thumb[i] * thumb[i];
+        nm += (double)mean[i] * mean[i];
+    }
+    return nx > 0.0 && nm > 0.0 ? dot / sqrt(nx * nm) : 0.0;
+}
+
 int cnn_gate_tensor_name(const char *name)
 {
     return strncmp(name, PREFIX, strlen(PREFIX)) == 0;

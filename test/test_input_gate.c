@@ -70,7 +70,7 @@ static cnn_gate_check check_of(cnn_image img, cnn_image_measures *m)
 
 START_TEST(names_and_reasons)
 {
-    for (int c = CNN_GATE_ACCEPTED; c <= CNN_GATE_FEATURES; c++) {
+    for (int c = CNN_GATE_ACCEPTED; c <= CNN_GATE_POLARITY; c++) {
         ck_assert(strlen(cnn_gate_check_name((cnn_gate_check)c)) > 0);
         ck_assert(strlen(cnn_gate_reason((cnn_gate_check)c)) > 0);
         for (int d = 0; d < c; d++)
@@ -147,6 +147,30 @@ START_TEST(real_xrays_pass)
 END_TEST
 
 /* ---------------------------------------------------------------- thumbnail */
+
+/* Polarity is the correlation with the mean thumbnail: 1 for the mean's
+ * own layout, scale-free, and a negative flips its sign exactly. */
+START_TEST(polarity_is_correlation_with_the_mean)
+{
+    float mean[CNN_GATE_THUMB_DIM], x[CNN_GATE_THUMB_DIM], neg[CNN_GATE_THUMB_DIM];
+    for (int i = 0; i < CNN_GATE_THUMB_DIM; i++) {
+        mean[i] = (float)sin(0.37 * i);
+        x[i] = 3.0f * mean[i] + 0.5f * (float)cos(1.3 * i);
+        neg[i] = -x[i];
+    }
+    cnn_input_gate g;
+    memset(&g, 0, sizeof g);
+    g.layout.mean = mean;
+    ck_assert(fabs(cnn_gate_polarity(&g, mean) - 1.0) < 1e-9);
+    double p = cnn_gate_polarity(&g, x);
+    ck_assert(p > 0.8 && p < 1.0);
+    ck_assert(fabs(cnn_gate_polarity(&g, neg) + p) < 1e-9);
+    ck_assert(p > CNN_GATE_MIN_POLARITY && -p <= CNN_GATE_MIN_POLARITY);
+    /* a flat thumbnail (all zeros) has no polarity: refused */
+    float flat[CNN_GATE_THUMB_DIM] = {0};
+    ck_assert(cnn_gate_polarity(&g, flat) <= CNN_GATE_MIN_POLARITY);
+}
+END_TEST
 
 START_TEST(thumbnail_is_standardized_layout)
 {
@@ -409,6 +433,7 @@ int main(void)
     tcase_add_test(tc, size_and_shape_limits);
     tcase_add_test(tc, real_xrays_pass);
     tcase_add_test(tc, thumbnail_is_standardized_layout);
+    tcase_add_test(tc, polarity_is_correlation_with_the_mean);
     suite_add_tcase(s, tc);
     tc = tcase_create("model files");
     tcase_set_timeout(tc, 120);
