@@ -184,6 +184,8 @@ static void plan_items(cnn_net *net, int training)
             if (f > conv_ws)
                 conv_ws = f;
         }
+        if (l->fused_bn && (size_t)l->c > conv_ws)
+            conv_ws = (size_t)l->c; /* the batch norm's scale */
         if (l->wino) {
             /* the filter lives with the plan; backward-data transforms the
              * rotated filter into the workspace, before its chunks */

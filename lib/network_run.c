@@ -78,29 +78,33 @@ static uint64_t weights_checksum(const float *w, size_t count)
     return (uint64_t)weighted << 32 | plain;
 }
 
-/* The fused batch norm m's per-channel scale gamma / sqrt(var + eps), as
+/* The fused batch norm m's scale gamma / sqrt(var + eps) [c], as
  * cnn_batchnorm_forward_infer computes it. */
-static float bn_scale(const cnn_net *net, const net_layer *m, int ch)
+static void bn_scales(const cnn_net *net, const net_layer *m, float *scale)
 {
     const float *gamma = param_data(net, m, "gamma");
     const float *var = param_data(net, m, "moving_variance");
-    double invstd = 1.0 / sqrt((double)var[ch] + m->eps);
-    return (float)((gamma ? gamma[ch] : 1.0) * invstd);
+    for (int ch = 0; ch < m->c; ch++) {
+        double invstd = 1.0 / sqrt((double)var[ch] + m->eps);
+        scale[ch] = (float)((gamma ? gamma[ch] : 1.0) * invstd);
+    }
 }
 
 /* The batch norm (and ReLU) fused into an im2col convolution: one pass
- * over its output y [n, c, hw] instead of two. */
-static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y)
+ * over its output y [n, c, hw] instead of two; scale [c] is scratch. */
+static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
+                         float *scale)
 {
     const net_layer *m = &net->layers[l->fused_bn];
     const float *mean = param_data(net, m, "moving_mean");
     const float *beta = param_data(net, m, "beta");
     const int n = net->plan_batch, c = l->c, hw = l->h * l->w;
     const int relu = l->fused_relu;
+    bn_scales(net, m, scale);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < n; b++)
         for (int ch = 0; ch < c; ch++) {
-            const float mk = mean[ch], sk = bn_scale(net, m, ch), ck = beta[ch];
+            const float mk = mean[ch], sk = scale[ch], ck = beta[ch];
             float *p = y + ((size_t)b * c + ch) * hw;
             for (int i = 0; i < hw; i++) {
                 float v = (p[i] - mk) * sk + ck;
@@ -129,8 +133,7 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
     }
     if (l->fused_bn) {
         const net_layer *m = &net->layers[l->fused_bn];
-        for (int ch = 0; ch < l->c; ch++)
-            l->bn_scale[ch] = bn_scale(net, m, ch);
+        bn_scales(net, m, l->bn_scale);
         cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u,
                             param_data(net, l, "bias"),
                             param_data(net, m, "moving_mean"), l->bn_scale,
@@ -159,8 +162,8 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
         }
         cnn_conv2d_forward(&l->conv, n, x, param_data(net, l, "kernel"),
                            param_data(net, l, "bias"), l->out, net->workspace);
-        if (l->fused_bn)
-            bn_relu_pass(net, l, l->out);
+        if (l->fused_bn) /* the workspace is free again */
+            bn_relu_pass(net, l, l->out, net->workspace);
         else if (l->act == CNN_ACT_RELU)
             cnn_relu_forward(l->out_floats, l->out, l->out);
         break;
