@@ -8,6 +8,10 @@
  * flops forward and twice that backward. Every figure is the best of a few
  * timed repetitions after a warm-up (the best is the least disturbed by
  * other processes on a shared machine); the three are timed in turn.
+ * Stride-1 3x3 shapes also get the Winograd forward (lib/winograd.c, filter
+ * transformed beforehand as in inference) in effective GFLOP/s (the same
+ * direct-convolution flops over its time), its speed-up over the im2col
+ * forward and what the network's rule picks for the shape.
  * Run: make bench-conv (all threads; CNN_THREADS=n to choose).
  */
 #include <cblas.h>
@@ -17,6 +21,7 @@
 #include <time.h>
 
 #include "cnn.h"
+#include "winograd.h"
 
 /* The raw GEMM's B matrix is capped at this many floats (256 MB): beyond a
  * few thousand columns sgemm's rate no longer depends on N. */
@@ -37,6 +42,10 @@ static const bench_shape SHAPES[] = {
     {"inception 8x8x1280->384 3x1", 1280, 8, 8, 384, 3, 1, 1, CNN_PAD_SAME},
     {"vgg16 224x224x64->64 3x3", 64, 224, 224, 64, 3, 3, 1, CNN_PAD_SAME},
     {"vgg16 28x28x512->512 3x3", 512, 28, 28, 512, 3, 3, 1, CNN_PAD_SAME},
+    {"vgg16 14x14x512->512 3x3", 512, 14, 14, 512, 3, 3, 1, CNN_PAD_SAME},
+    {"inception 147x147x32->64 3x3", 32, 147, 147, 64, 3, 3, 1, CNN_PAD_SAME},
+    {"inception 35x35x64->96 3x3", 64, 35, 35, 96, 3, 3, 1, CNN_PAD_SAME},
+    {"inception 8x8x448->384 3x3", 448, 8, 8, 384, 3, 3, 1, CNN_PAD_SAME},
 };
 
 static double now(void)
@@ -69,6 +78,7 @@ typedef struct {
     const cnn_conv_shape *s;
     int n;
     float *x, *w, *b, *y, *dy, *dx, *dw, *ws;
+    float *U, *wws; /* Winograd: transformed filter, workspace */
     int gm, gn, gk; /* raw GEMM */
     float *a, *bm, *c;
 } bench_ctx;
@@ -84,6 +94,14 @@ static void run_backward(void *p)
     bench_ctx *b = p;
     cnn_conv2d_backward(b->s, b->n, b->x, b->w, b->dy, b->dx, b->dw, NULL,
                         b->ws);
+}
+
+/* Winograd forward with the filter transformed beforehand (as cached in
+ * inference). */
+static void run_winograd(void *p)
+{
+    bench_ctx *b = p;
+    cnn_wino_forward(b->s, b->n, b->x, b->U, b->b, 0, b->y, b->wws);
 }
 
 static void run_gemm(void *p)
@@ -137,15 +155,22 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
     b.bm = random_floats(K * gn, rng);
     b.c = random_floats((size_t)b.gm * gn, rng);
 
-    /* Rounds of forward, backward, raw GEMM in turn, so that all three see
-     * the same disturbances; the best of each over the rounds. */
-    bench_fn fns[3] = {run_forward, run_backward, run_gemm};
-    int calls[3];
-    double best[3] = {1e30, 1e30, 1e30};
-    for (int k = 0; k < 3; k++)
+    int wino = cnn_wino_applicable(&s);
+    if (wino) {
+        b.U = random_floats(cnn_wino_filter_floats(&s), rng);
+        b.wws = random_floats(cnn_wino_workspace_floats(&s, n), rng);
+        cnn_wino_filter(&s, b.w, NULL, 0, b.U);
+    }
+    /* Rounds of forward, backward, raw GEMM (and Winograd) in turn, so that
+     * all see the same disturbances; the best of each over the rounds. */
+    bench_fn fns[4] = {run_forward, run_backward, run_gemm, run_winograd};
+    int nfns = wino ? 4 : 3;
+    int calls[4];
+    double best[4] = {1e30, 1e30, 1e30, 1e30};
+    for (int k = 0; k < nfns; k++)
         calls[k] = calls_per_repeat(fns[k], &b);
     for (int r = 0; r < REPEATS; r++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < nfns; k++) {
             double t = seconds_per_call(fns[k], &b, calls[k]);
             if (t < best[k])
                 best[k] = t;
@@ -157,8 +182,15 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
     free(b.x), free(b.y), free(b.dy), free(b.dx), free(b.ws);
     free(b.bm), free(b.c), free(b.w), free(b.b), free(b.dw);
 
-    printf("%-30s %5d %7.1f %7.1f %7.1f   %5.0f%% %5.0f%%\n", sh->name, n, fwd,
+    printf("%-30s %5d %7.1f %7.1f %7.1f   %5.0f%% %5.0f%%", sh->name, n, fwd,
            bwd, raw, 100 * fwd / raw, 100 * bwd / raw);
+    if (wino) {
+        double w = flops / best[3] * 1e-9;
+        printf("   %7.1f %5.2fx  %s", w, w / fwd,
+               cnn_wino_preferred(&s, n) ? "winograd" : "im2col");
+        free(b.U), free(b.wws);
+    }
+    printf("\n");
     fflush(stdout);
 }
 
@@ -192,8 +224,9 @@ int main(void)
            openblas_get_config());
     printf("GFLOP/s (best of %d); ratios relative to the raw sgemm of the "
            "same size\n\n", REPEATS);
-    printf("%-30s %5s %7s %7s %7s   %6s %6s\n", "shape", "batch", "fwd", "bwd",
-           "sgemm", "fwd/sg", "bwd/sg");
+    printf("%-30s %5s %7s %7s %7s   %6s %6s   %7s %6s  %s\n", "shape",
+           "batch", "fwd", "bwd", "sgemm", "fwd/sg", "bwd/sg", "winogr",
+           "/fwd", "rule");
     cnn_rng rng;
     cnn_rng_seed(&rng, 1);
     for (int batch = 1; batch <= 16; batch += 15)

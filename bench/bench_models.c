@@ -2,18 +2,22 @@
  * VGG16 at 224, batch 1 and 16: forward ms per image and effective GFLOP/s,
  * training-step images/s (forward, BCE loss, backward, SGD) with a full
  * backward and with the backbone frozen (head = GAP -> dense(1)), and, when
- * /usr/bin/python3 has torch, the same in PyTorch (bench/torch_models.py,
- * same thread count) with the ratio. Also the raw sgemm rate and the peak
+ * /usr/bin/python3 has torch and torchvision, the same in PyTorch
+ * (bench/torch_models.py as a child process, same thread count), the two
+ * interleaved call by call (ours, PyTorch, ours, ...) so that a noisy
+ * machine slows both alike: median and min-max of each and of the ratio
+ * of the paired times. Also the raw sgemm rate and the peak
  * RSS of a batch-1 InceptionV3@299 forward from a model file (measured in a
  * child process: `bench_models --rss FILE`).
  *
- *   build/opt/bench/bench_models [--quick]
+ *   build/opt/bench/bench_models [--quick] [--reps N]   (5 by default)
  */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,84 +60,86 @@ static double sgemm_rate(void)
     return 2.0 * n * n * n * reps / t * 1e-9;
 }
 
-typedef struct {
-    double fwd_ms, full_ips, frozen_ips;
-} figures;
-
 static void fill(float *x, size_t count, cnn_rng *rng)
 {
     for (size_t i = 0; i < count; i++)
         x[i] = cnn_rng_uniform(rng);
 }
 
-/* One SGD training step on the planned net. */
-static void train_step(cnn_net *net, int batch, float **velocity)
+/* What is timed: a forward (inference plan), a training step with a full
+ * backward, a training step with the backbone frozen. */
+enum { FWD, FULL, FROZEN, MEASURES };
+static const char *const MEASURE_NAME[MEASURES] = {"fwd", "full", "frozen"};
+
+/* Our network for one row, kept across its repetitions. */
+typedef struct {
+    const char *arch;
+    int size, batch;
+    cnn_net *net;
+    float **velocity;
+    cnn_rng rng;
+} ours;
+
+static void ours_open(ours *o, const char *arch, int size, int batch)
 {
+    cnn_error err;
+    cnn_head_spec head = {CNN_HEAD_BINARY, NULL, 0, 0.0f};
+    o->arch = arch;
+    o->size = size;
+    o->batch = batch;
+    cnn_status st = strcmp(arch, "vgg16") == 0 ? cnn_vgg16_build(&o->net, &head, &err)
+                                               : cnn_inception_v3_build(&o->net, &head, &err);
+    if (st != CNN_OK || cnn_net_alloc_params(o->net, &err) != CNN_OK)
+        die("build", &err);
+    cnn_net_init_he(o->net, 1);
+    o->velocity = calloc((size_t)cnn_net_param_count(o->net), sizeof *o->velocity);
+    for (int i = 0; i < cnn_net_param_count(o->net); i++)
+        o->velocity[i] = calloc(cnn_net_param(o->net, i)->count, sizeof(float));
+    cnn_rng_seed(&o->rng, 3);
+}
+
+static void ours_close(ours *o)
+{
+    for (int i = 0; i < cnn_net_param_count(o->net); i++)
+        free(o->velocity[i]);
+    free(o->velocity);
+    cnn_net_free(o->net);
+}
+
+/* One SGD training step on the planned net. */
+static void train_step(ours *o)
+{
+    cnn_net *net = o->net;
     const float *logits = cnn_net_output(net, NULL);
     float targets[16], dlogits[16];
-    for (int i = 0; i < batch; i++)
+    for (int i = 0; i < o->batch; i++)
         targets[i] = (float)(i & 1);
     cnn_net_zero_grad(net);
     cnn_net_forward(net, 1);
-    cnn_bce_logits(batch, logits, targets, NULL, dlogits);
+    cnn_bce_logits(o->batch, logits, targets, NULL, dlogits);
     cnn_net_backward(net, dlogits);
     for (int i = 0; i < cnn_net_param_count(net); i++) {
         cnn_param *p = cnn_net_param(net, i);
         if (p->grad)
-            cnn_sgd_update(p->count, p->data, p->grad, velocity[i], 1e-3f, 0.9f, 0);
+            cnn_sgd_update(p->count, p->data, p->grad, o->velocity[i], 1e-3f, 0.9f, 0);
     }
 }
 
-static figures run_ours(const char *arch, int size, int batch, int reps, int warm)
+/* Seconds of one call of measure m (planning, when m changed, not timed). */
+static double ours_time(ours *o, int m)
 {
     cnn_error err;
-    cnn_net *net;
-    cnn_head_spec head = {CNN_HEAD_BINARY, NULL, 0, 0.0f};
-    cnn_status st = strcmp(arch, "vgg16") == 0 ? cnn_vgg16_build(&net, &head, &err)
-                                               : cnn_inception_v3_build(&net, &head, &err);
-    if (st != CNN_OK || cnn_net_alloc_params(net, &err) != CNN_OK)
-        die("build", &err);
-    cnn_net_init_he(net, 1);
-    float **velocity = calloc((size_t)cnn_net_param_count(net), sizeof *velocity);
-    for (int i = 0; i < cnn_net_param_count(net); i++)
-        velocity[i] = calloc(cnn_net_param(net, i)->count, sizeof(float));
-    cnn_rng rng;
-    cnn_rng_seed(&rng, 3);
-    size_t in = (size_t)batch * 3 * size * size;
-    figures f;
-
-    if (cnn_net_plan(net, batch, size, size, 0, &err) != CNN_OK)
+    const char *last = strcmp(o->arch, "vgg16") == 0 ? "block5_pool" : "mixed10";
+    if (cnn_net_freeze_until(o->net, m == FROZEN ? last : NULL, &err) != CNN_OK ||
+        cnn_net_plan(o->net, o->batch, o->size, o->size, m != FWD, &err) != CNN_OK)
         die("plan", &err);
-    fill(cnn_net_input(net), in, &rng);
-    if (warm)
-        cnn_net_forward(net, 0);
+    fill(cnn_net_input(o->net), (size_t)o->batch * 3 * o->size * o->size, &o->rng);
     double t = now();
-    for (int r = 0; r < reps; r++)
-        cnn_net_forward(net, 0);
-    f.fwd_ms = (now() - t) / reps * 1000.0 / batch;
-
-    for (int frozen = 0; frozen < 2; frozen++) {
-        const char *last = strcmp(arch, "vgg16") == 0 ? "block5_pool" : "mixed10";
-        if (cnn_net_freeze_until(net, frozen ? last : NULL, &err) != CNN_OK ||
-            cnn_net_plan(net, batch, size, size, 1, &err) != CNN_OK)
-            die("plan", &err);
-        fill(cnn_net_input(net), in, &rng);
-        if (warm)
-            train_step(net, batch, velocity);
-        t = now();
-        for (int r = 0; r < reps; r++)
-            train_step(net, batch, velocity);
-        double ips = batch * reps / (now() - t);
-        if (frozen)
-            f.frozen_ips = ips;
-        else
-            f.full_ips = ips;
-    }
-    for (int i = 0; i < cnn_net_param_count(net); i++)
-        free(velocity[i]);
-    free(velocity);
-    cnn_net_free(net);
-    return f;
+    if (m == FWD)
+        cnn_net_forward(o->net, 0);
+    else
+        train_step(o);
+    return now() - t;
 }
 
 static int torch_available(void)
@@ -141,17 +147,82 @@ static int torch_available(void)
     return system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") == 0;
 }
 
-static int run_torch(const char *arch, int size, int batch, int reps, int warm,
-                     figures *f)
+/* PyTorch's network for one row: bench/torch_models.py as a child that
+ * times one call per command. */
+typedef struct {
+    pid_t pid;
+    FILE *to, *from;
+} torch_proc;
+
+static int torch_open(torch_proc *t, const char *arch, int size, int batch)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/torch_models.py %s %d %d %d %d %d",
-             arch, size, batch, cnn_get_threads(), reps, warm);
-    FILE *p = popen(cmd, "r");
-    if (!p)
+    int in[2], out[2];
+    if (pipe(in) || pipe(out))
         return 0;
-    int ok = fscanf(p, "%lf %lf %lf", &f->fwd_ms, &f->full_ips, &f->frozen_ips) == 3;
-    return pclose(p) == 0 && ok;
+    char sz[16], bt[16], th[16];
+    snprintf(sz, sizeof sz, "%d", size);
+    snprintf(bt, sizeof bt, "%d", batch);
+    snprintf(th, sizeof th, "%d", cnn_get_threads());
+    t->pid = fork();
+    if (t->pid < 0)
+        return 0;
+    if (t->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execl("/usr/bin/python3", "python3", "bench/torch_models.py", arch, sz,
+              bt, th, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    t->to = fdopen(in[1], "w");
+    t->from = fdopen(out[0], "r");
+    char line[64];
+    if (!t->to || !t->from || !fgets(line, sizeof line, t->from) ||
+        strncmp(line, "ready", 5) != 0) {
+        fprintf(stderr, "bench_models: bench/torch_models.py did not start\n");
+        return 0;
+    }
+    return 1;
+}
+
+static double torch_time(torch_proc *t, int m)
+{
+    double s = -1;
+    fprintf(t->to, "%s\n", MEASURE_NAME[m]);
+    fflush(t->to);
+    if (fscanf(t->from, "%lf", &s) != 1) {
+        fprintf(stderr, "bench_models: no answer from bench/torch_models.py\n");
+        exit(1);
+    }
+    return s;
+}
+
+static void torch_close(torch_proc *t)
+{
+    fprintf(t->to, "quit\n");
+    fclose(t->to);
+    fclose(t->from);
+    waitpid(t->pid, NULL, 0);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median, min and max of v[0..n) (sorted in place). */
+typedef struct {
+    double med, lo, hi;
+} spread;
+
+static spread spread_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    spread s = {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v[0], v[n - 1]};
+    return s;
 }
 
 static long vm_hwm_kb(void)
@@ -226,11 +297,25 @@ static void peak_rss(const char *self)
            peak_mb - weights_mb <= 100 ? "met" : "NOT met");
 }
 
+#define MAX_REPS 50
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--rss") == 0)
         return rss_child(argv[2]);
-    int quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
+    int quick = 0, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_models [--quick] [--reps N]\n");
+            return 2;
+        }
+    }
+    if (reps < 1 || reps > MAX_REPS)
+        reps = 5;
     cnn_set_threads(0);
     static const struct {
         const char *arch;
@@ -240,36 +325,69 @@ int main(int argc, char **argv)
                  {"vgg16", 224, 30.94}};
     static const int batches[] = {1, 16};
     int torch = torch_available();
-    double sgemm = sgemm_rate();
+    double sgemm_before = sgemm_rate();
     const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("threads %d (OMP_WAIT_POLICY %s), raw sgemm %.1f GFLOP/s, PyTorch %s\n",
-           cnn_get_threads(), wait ? wait : "unset", sgemm,
-           torch ? "found (ratio = ours / torch time)" : "not found");
-    printf("%-14s %4s %3s | %9s %7s %5s | %8s %8s | %9s %8s %8s | %8s %8s %8s\n",
-           "network", "size", "n", "fwd ms/im", "GFLOP/s", "%sgemm", "full i/s",
-           "frzn i/s", "torch fwd", "full i/s", "frzn i/s", "fwd x", "full x",
-           "frzn x");
+    const char *wino = getenv("CNN_WINOGRAD");
+    printf("threads %d (OMP_WAIT_POLICY %s, CNN_WINOGRAD %s), raw sgemm %.1f "
+           "GFLOP/s, PyTorch %s\n",
+           cnn_get_threads(), wait ? wait : "unset", wino ? wino : "unset",
+           sgemm_before,
+           torch ? "found" : "not found (skipped)");
+    printf("%d repetitions each, ours and PyTorch interleaved (ours, PyTorch, "
+           "ours, ...) after one untimed call each; median [min-max].\n"
+           "fwd: ms per image (GFLOP/s: direct-convolution FLOPs / our median "
+           "time); full, frozen: training-step images/s; ratio: our time / "
+           "PyTorch's time, per pair.\n", reps);
+    printf("%-12s %4s %3s %-6s | %-26s | %-26s | %-22s\n", "network", "size",
+           "n", "what", "ours", "PyTorch", "ratio (time)");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (size_t b = 0; b < 2; b++) {
             int batch = batches[b];
             if (quick && batch > 1)
                 continue;
-            /* batch 16 is slow: one timed repetition after no warm-up */
-            int reps = batch == 1 ? 2 : 1, warm = batch == 1;
-            figures o = run_ours(cases[c].arch, cases[c].size, batch, reps, warm);
-            double rate = cases[c].gflop / (o.fwd_ms / 1000.0);
-            printf("%-14s %4d %3d | %9.1f %7.1f %5.0f%% | %8.2f %8.2f |",
-                   cases[c].arch, cases[c].size, batch, o.fwd_ms, rate,
-                   100 * rate / sgemm, o.full_ips, o.frozen_ips);
-            figures t;
-            if (torch && run_torch(cases[c].arch, cases[c].size, batch, reps, warm, &t))
-                printf(" %9.1f %8.2f %8.2f | %8.2f %8.2f %8.2f\n", t.fwd_ms,
-                       t.full_ips, t.frozen_ips, o.fwd_ms / t.fwd_ms,
-                       t.full_ips / o.full_ips, t.frozen_ips / o.frozen_ips);
-            else
-                printf(" %9s %8s %8s | %8s %8s %8s\n", "-", "-", "-", "-", "-", "-");
-            fflush(stdout);
+            ours o;
+            ours_open(&o, cases[c].arch, cases[c].size, batch);
+            torch_proc tp;
+            int have_torch = torch && torch_open(&tp, cases[c].arch, cases[c].size, batch);
+            for (int m = 0; m < MEASURES; m++) {
+                double mine[MAX_REPS], theirs[MAX_REPS], ratio[MAX_REPS];
+                ours_time(&o, m); /* warm-up: plan, caches, first touch */
+                if (have_torch)
+                    torch_time(&tp, m);
+                for (int r = 0; r < reps; r++) {
+                    mine[r] = ours_time(&o, m);
+                    if (have_torch) {
+                        theirs[r] = torch_time(&tp, m);
+                        ratio[r] = mine[r] / theirs[r];
+                    }
+                }
+                /* shown as ms per image (fwd) or images/s (training) */
+                for (int r = 0; r < reps; r++) {
+                    mine[r] = m == FWD ? mine[r] * 1000 / batch : batch / mine[r];
+                    if (have_torch)
+                        theirs[r] = m == FWD ? theirs[r] * 1000 / batch : batch / theirs[r];
+                }
+                spread so = spread_of(mine, reps);
+                printf("%-12s %4d %3d %-6s | %8.2f [%8.2f-%8.2f] |", cases[c].arch,
+                       cases[c].size, batch, MEASURE_NAME[m], so.med, so.lo, so.hi);
+                if (have_torch) {
+                    spread st = spread_of(theirs, reps), sr = spread_of(ratio, reps);
+                    printf(" %8.2f [%8.2f-%8.2f] | %5.2f [%5.2f-%5.2f]", st.med,
+                           st.lo, st.hi, sr.med, sr.lo, sr.hi);
+                } else {
+                    printf(" %-26s | %-22s", "-", "-");
+                }
+                if (m == FWD)
+                    printf("  %.0f GFLOP/s", cases[c].gflop / (so.med / 1000.0));
+                printf("\n");
+                fflush(stdout);
+            }
+            if (have_torch)
+                torch_close(&tp);
+            ours_close(&o);
         }
+    printf("raw sgemm %.1f GFLOP/s before, %.1f after\n", sgemm_before,
+           sgemm_rate());
     peak_rss(argv[0]);
     return 0;
 }

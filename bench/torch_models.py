@@ -1,12 +1,15 @@
 """torch_models.py - the PyTorch side of bench/bench_models.c.
 
-usage: torch_models.py ARCH SIZE BATCH THREADS REPS WARM
-Times, with random weights and the given thread count, the torchvision
-architecture (inception_v3 without aux logits, or vgg16's features):
-  forward ms per image (eval mode, no grad),
-  training-step images/s with a GAP -> dense(1) head, BCE loss and SGD,
-    full backward, and with the backbone frozen (eval mode, no grad).
-Prints one line: "fwd_ms_per_image full_images_per_s frozen_images_per_s".
+usage: torch_models.py ARCH SIZE BATCH THREADS
+Builds, with random weights and the given thread count, the torchvision
+architecture (inception_v3 without aux logits, or vgg16's features) with a
+GAP -> dense(1) head, prints "ready", then answers commands on stdin, one a
+line, each with the seconds of one call (so that bench_models can interleave
+its own measurements with these):
+  fwd     a forward of the batch (eval mode, no grad)
+  full    a training step: BCE loss, full backward, SGD
+  frozen  a training step with the backbone frozen (eval mode, no grad)
+  quit
 """
 import sys
 import time
@@ -43,31 +46,29 @@ class Model(torch.nn.Module):
         return self.head(y.mean(dim=2))
 
 
-def timed(fn, reps, warm):
-    if warm:
-        fn()
-    start = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - start) / reps
-
-
 def main():
-    arch, size, batch, threads, reps, warm = sys.argv[1], *map(int, sys.argv[2:7])
+    arch, size, batch, threads = sys.argv[1], *map(int, sys.argv[2:5])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = Model(arch, size)
     x = torch.rand(batch, 3, size, size)
     target = torch.ones(batch, 1)
-
-    model.eval()
-    with torch.no_grad():
-        fwd = timed(lambda: model(x), reps, warm)
-
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    opt_full = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt_head = torch.optim.SGD(model.head.parameters(), lr=1e-3, momentum=0.9)
 
-    def step(params):
-        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    def fwd():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    def step(frozen):
+        for p in model.base.parameters():
+            p.requires_grad_(not frozen)
+        model.train()
+        if frozen:
+            model.base.eval()
+        opt = opt_head if frozen else opt_full
 
         def run():
             opt.zero_grad()
@@ -75,14 +76,17 @@ def main():
             opt.step()
         return run
 
-    model.train()
-    full = timed(step(model.parameters()), reps, warm)
-
-    for p in model.base.parameters():
-        p.requires_grad_(False)
-    model.base.eval()
-    frozen = timed(step(model.head.parameters()), reps, warm)
-    print("%.3f %.3f %.3f" % (fwd * 1000 / batch, batch / full, batch / frozen))
+    calls = {"fwd": lambda: fwd, "full": lambda: step(False),
+             "frozen": lambda: step(True)}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "quit":
+            break
+        run = calls[cmd]()  # mode switches are not timed
+        start = time.perf_counter()
+        run()
+        print("%.6f" % (time.perf_counter() - start), flush=True)
 
 
 if __name__ == "__main__":
