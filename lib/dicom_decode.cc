@@ -262,10 +262,12 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
     OFString uid;
     if (meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).good()) {
         stated = DcmXfer(uid.c_str()).getXfer();
-        if (stated == EXS_Unknown)
+        if (stated == EXS_Unknown) {
+            char shown[65];
+            copy_clean(shown, sizeof shown, uid.c_str());
             return cnn_fail(err, CNN_ERR_UNSUPPORTED,
-                            "DICOM transfer syntax not supported: %.64s",
-                            uid.c_str());
+                            "DICOM transfer syntax not supported: %s", shown);
+        }
     }
     uint8_t *inflated = NULL; // freed below, whatever happens
     struct Free {
