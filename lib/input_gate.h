@@ -37,6 +37,8 @@ typedef enum {
                         (lib/dicom.h); the reason is the header's */
     CNN_GATE_POLARITY /* a negative, or turned: bright where X-rays are dark */
 } cnn_gate_check;
+/* How many values cnn_gate_check has (for tallies by check). */
+#define CNN_GATE_CHECK_COUNT (CNN_GATE_POLARITY + 1)
 
 /* A stable name for programs ("accepted", "size", "aspect", "colour",
  * "flat", "two-levels", "layout", "features", "header") and a short reason for

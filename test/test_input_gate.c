@@ -70,7 +70,7 @@ static cnn_gate_check check_of(cnn_image img, cnn_image_measures *m)
 
 START_TEST(names_and_reasons)
 {
-    for (int c = CNN_GATE_ACCEPTED; c <= CNN_GATE_POLARITY; c++) {
+    for (int c = CNN_GATE_ACCEPTED; c < CNN_GATE_CHECK_COUNT; c++) {
         ck_assert(strlen(cnn_gate_check_name((cnn_gate_check)c)) > 0);
         ck_assert(strlen(cnn_gate_reason((cnn_gate_check)c)) > 0);
         for (int d = 0; d < c; d++)

@@ -187,12 +187,12 @@ static cnn_status image_checks(const data_list *d, const int *val, int n_val,
 static void print_refusals(const char *what, const int refused[], int n)
 {
     int total = 0;
-    for (int c = 1; c <= CNN_GATE_FEATURES; c++)
+    for (int c = 1; c < CNN_GATE_CHECK_COUNT; c++)
         total += refused[c];
     printf("  %s: %d/%d (%.2f%%) accepted", what, n - total, n,
            100.0 * (n - total) / n);
     const char *sep = "; refused by ";
-    for (int c = 1; c <= CNN_GATE_FEATURES; c++)
+    for (int c = 1; c < CNN_GATE_CHECK_COUNT; c++)
         if (refused[c]) {
             printf("%s%s %d", sep, cnn_gate_check_name((cnn_gate_check)c), refused[c]);
             sep = ", ";
@@ -224,15 +224,23 @@ static cnn_status fit(const data_list *d, const int *val, int n_train,
     cnn_status s = fit_check(&checks[0], CNN_GATE_THUMB_DIM, n_train, n_val, o, err);
     if (!s)
         s = fit_check(&checks[1], nf, n_train, n_val, o, err);
-    int refused[CNN_GATE_FEATURES + 1] = {0}, learned[CNN_GATE_FEATURES + 1] = {0};
+    int refused[CNN_GATE_CHECK_COUNT] = {0}, learned[CNN_GATE_CHECK_COUNT] = {0};
     if (!s)
         s = image_checks(d, val, n_val, refused, err);
     if (!s) {
-        /* in the gate's order: layout first, then features */
-        for (int i = 0; i < n_val; i++)
-            learned[val_d[i] > g->layout_threshold ? CNN_GATE_LAYOUT
+        /* in the gate's order: polarity, layout, features */
+        const float *val_thumbs = thumbs + (size_t)n_train * CNN_GATE_THUMB_DIM;
+        double lowest = 1.0;
+        for (int i = 0; i < n_val; i++) {
+            double polarity = cnn_gate_polarity(g, val_thumbs + (size_t)i * CNN_GATE_THUMB_DIM);
+            lowest = polarity < lowest ? polarity : lowest;
+            learned[polarity <= CNN_GATE_MIN_POLARITY ? CNN_GATE_POLARITY
+                    : val_d[i] > g->layout_threshold ? CNN_GATE_LAYOUT
                     : val_d[n_val + i] > g->features_threshold ? CNN_GATE_FEATURES
                                                                : CNN_GATE_ACCEPTED]++;
+        }
+        printf("  %-10s lowest on validation %.3f (refused at or below %g)\n",
+               "polarity", lowest, CNN_GATE_MIN_POLARITY);
         printf("\n");
         print_refusals("learned checks", learned, n_val);
         print_refusals("image checks", refused, n_val);
