@@ -29,6 +29,9 @@ LDLIBS  := $(BLAS_LIB) -lcjson -lpng -ljpeg $(DCMTK_LIBS) -lstdc++ -lm -lpthread
 OMP     := -fopenmp
 
 ifeq ($(SANITIZE),1)
+  # ASan + UBSan run several times slower: Check's 4 s per test is too short
+  # on a loaded 2-core machine.
+  export CK_TIMEOUT_MULTIPLIER ?= 5
   BUILD   := build/san
   CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
