@@ -118,7 +118,7 @@ done
 # What is not a frontal chest X-ray: 422, the reason ./infer gives, no
 # probability and no image, the notice.
 GATE=test/fixtures/gate
-for refused in flat:flat.png:flat colour:colour_photo.jpeg:colour inverted:inverted_xray.jpeg:layout; do
+for refused in flat:flat.png:flat colour:colour_photo.jpeg:colour inverted:inverted_xray.jpeg:polarity; do
     IFS=: read -r name file check <<< "$refused"
     "$INFER" --model "$MODEL" --threads 1 --json "$GATE/$file" > "$tmp/infer_$name.json" || true
     reason=$(json_field "$tmp/infer_$name.json" reason)
