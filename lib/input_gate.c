@@ -22,9 +22,8 @@ static const struct {
                                        "the chest X-rays it was trained on"},
     [CNN_GATE_HEADER] = {"header", "its DICOM header says it is not a frontal "
                                    "chest X-ray"},
-    [CNN_GATE_POLARITY] = {"polarity", "inverted or turned: its bright and dark "
-                                       "regions are the opposite of a frontal "
-                                       "chest X-ray's"},
+    [CNN_GATE_POLARITY] = {"polarity", "inverted or turned: bright where a "
+                                       "frontal chest X-ray is dark"},
 };
 
 const char *cnn_gate_check_name(cnn_gate_check c)
