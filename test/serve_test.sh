@@ -148,6 +148,10 @@ for server in "${servers[@]}"; do
     grep -q 'action="/cgi-bin/predict"' "$tmp/index.body" && ok "$server: upload form" \
         || bad "$server: no upload form"
     expect_eq "$server: upload" "$(post upload -F "xray=@$JPEG" "$url/cgi-bin/predict?format=json")" "200 0"
+    expect_eq "$server: DICOM upload" "$(post dicom -F "xray=@test/fixtures/dicom/jpeg_lossless.dcm;type=application/dicom" \
+        "$url/cgi-bin/predict?format=json")" "200 0"
+    grep -q '"verdict"' "$tmp/dicom.body" && ok "$server: DICOM upload has a verdict" \
+        || bad "$server: DICOM upload has no verdict"
     got_prob=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["probability"])' \
         "$tmp/upload.body" 2>/dev/null || echo none)
     expect_eq "$server: probability = ./infer's" "$got_prob" "$want_prob"
