@@ -89,7 +89,7 @@ void cnn_augment_sample(const cnn_augment_params *p, cnn_rng *rng,
             const float *v = u + 10 + 5 * i;
             draw_patch(v, d->patch[i]);
             /* black, white or any grey, a third each */
-            float kind = U(4) * 3.0f;
+            float kind = 1.5f * (v[4] + 1.0f);
             d->patch_level[i] = kind < 1.0f ? 0.0f : kind < 2.0f ? 255.0f
                                                  : 255.0f * (kind - 2.0f);
         }
@@ -99,8 +99,8 @@ void cnn_augment_sample(const cnn_augment_params *p, cnn_rng *rng,
         for (int i = 0; i < d->glyphs; i++) {
             const float *v = u + 22 + 6 * i;
             draw_glyph(v, d->glyph[i]);
-            d->glyph_level[i] = 190.0f + 65.0f * U(4);
-            d->glyph_shape[i] = (int)(4.0f * U(5)) % 4;
+            d->glyph_level[i] = 190.0f + 32.5f * (v[4] + 1.0f);
+            d->glyph_shape[i] = (int)(2.0f * (v[5] + 1.0f)) % 4;
         }
     }
     static const cnn_resize_filter down[] = {CNN_RESIZE_NEAREST, CNN_RESIZE_BOX,

@@ -560,6 +560,42 @@ static cnn_image copy_image(const cnn_image *src)
     return img;
 }
 
+/* Each patch and glyph has draws of its own: a patch's grey level and a
+ * glyph's shape do not follow the flip or brightness draws, and two patches
+ * of one sample are not always alike. */
+START_TEST(patch_and_glyph_draws_are_their_own)
+{
+    cnn_augment_params p = {0};
+    p.hflip = 1;
+    p.erase = 1.0f;
+    p.markers = 1.0f;
+    cnn_rng rng;
+    cnn_rng_seed(&rng, 7);
+    int flipped = 0, white_when_flipped = 0, two = 0, differ = 0;
+    int shape_when_flipped[4] = {0};
+    for (int i = 0; i < 6000; i++) {
+        cnn_augment_draw d;
+        cnn_augment_sample(&p, &rng, &d);
+        if (d.flip) {
+            flipped++;
+            white_when_flipped += d.patch_level[0] == 255.0f;
+            shape_when_flipped[d.glyph_shape[0]]++;
+        }
+        if (d.patches == 2) {
+            two++;
+            differ += d.patch_level[0] != d.patch_level[1];
+        }
+    }
+    double white = (double)white_when_flipped / flipped;
+    ck_assert_msg(fabs(white - 1.0 / 3.0) < 0.04, "white patches among flipped: %g", white);
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(fabs((double)shape_when_flipped[k] / flipped - 0.25) < 0.04,
+                      "glyph shape %d among flipped: %d of %d", k,
+                      shape_when_flipped[k], flipped);
+    ck_assert_msg((double)differ / two > 0.5, "two patches differ in %d of %d", differ, two);
+}
+END_TEST
+
 START_TEST(pipeline_steps_in_order)
 {
     /* rescale, blur, noise, JPEG, as the steps called one by one */
@@ -640,6 +676,7 @@ int main(void)
     tcase_add_test(tc, patches_fill_expected_rectangles);
     tcase_add_test(tc, glyphs_stay_in_their_rectangle);
     tcase_add_test(tc, draws_stay_in_documented_ranges);
+    tcase_add_test(tc, patch_and_glyph_draws_are_their_own);
     tcase_add_test(tc, pipeline_steps_in_order);
     tcase_add_test(tc, preview_grid);
     suite_add_tcase(s, tc);
