@@ -108,11 +108,12 @@ static cnn_status check_coefficients(j_decompress_ptr cinfo, cnn_error *err)
     }
     if (bytes > MAX_COEFFICIENT_BYTES)
         return cnn_fail(err, CNN_ERR_TOO_LARGE,
-                        "progressive JPEG of %ux%u: decoding it takes %.0f MB "
-                        "of coefficients, over the %.0f MB limit",
+                        "progressive JPEG of %ux%u: decoding it takes %.0f MiB "
+                        "of coefficients, over the %d MiB limit",
                         (unsigned)cinfo->image_width,
-                        (unsigned)cinfo->image_height, (double)bytes / 1e6,
-                        (double)MAX_COEFFICIENT_BYTES / 1e6);
+                        (unsigned)cinfo->image_height,
+                        (double)bytes / (1 << 20),
+                        (int)(MAX_COEFFICIENT_BYTES >> 20));
     return CNN_OK;
 }
 

@@ -443,7 +443,7 @@ START_TEST(long_sides_and_progressive_coefficients_are_refused)
     expect_too_large(png, len, "image is 70000x1: sides over 65535 pixels");
     free(png);
     /* a progressive JPEG whose frame header (SOF2: ff c2, length,
-     * precision, height, width) claims 7200 x 7200: 104 MB of coefficients */
+     * precision, height, width) claims 7200 x 7200: 99 MiB of coefficients */
     uint8_t *jpeg = encode_jpeg(64, 64, 1, 0, &len);
     size_t sof = 2;
     while (sof + 9 < len && !(jpeg[sof] == 0xff && jpeg[sof + 1] == 0xc2))
@@ -452,9 +452,9 @@ START_TEST(long_sides_and_progressive_coefficients_are_refused)
     jpeg[sof + 5] = jpeg[sof + 7] = 7200 >> 8;
     jpeg[sof + 6] = jpeg[sof + 8] = 7200 & 0xff;
     expect_too_large(jpeg, len, "progressive JPEG of 7200x7200: decoding it "
-                                "takes 104 MB of coefficients, over the 101 MB");
+                                "takes 99 MiB of coefficients, over the 96 MiB");
     free(jpeg);
-    /* 4200 x 4200 (35 MB) decodes */
+    /* 4200 x 4200 (34 MiB) decodes */
     jpeg = encode_jpeg(4200, 4200, 1, 0, &len);
     cnn_image img = decode(jpeg, len);
     ck_assert_int_eq(img.width, 4200 / 2);
