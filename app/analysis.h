@@ -42,8 +42,8 @@ typedef struct {
 
 /* Runs the input gate and, when it accepts, the model on a decoded image
  * (a refusal is a result, not an error). The image checks run before the
- * model, the layout check on the model input, the feature check on the
- * features of the same forward pass. with_heat: also Grad-CAM (a backward
+ * model, the polarity and layout checks on the model input, the feature
+ * check on the features of the same forward pass. with_heat: also Grad-CAM (a backward
  * pass; costs about twice the forward pass). */
 cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
                         analysis *out, cnn_error *err);

@@ -10,11 +10,13 @@
  *     training copies and of the 302 full-resolution originals passes with
  *     a margin.
  *   - learned checks (input_gate_stats.c), with statistics of the training
- *     X-rays stored in the model file by `trainer fit-gate`: the Mahalanobis
- *     distance of a thumbnail of the model input (its layout: an inverted,
- *     rotated, tightly cropped or non-chest image lies far out) and of the
- *     pooled features the head reads. A model file without them (model v1,
- *     test models) runs the image checks only. */
+ *     X-rays stored in the model file by `trainer fit-gate`: the polarity of
+ *     a thumbnail of the model input (a negative or a turned X-ray
+ *     correlates negatively with the mean training thumbnail), the
+ *     Mahalanobis distance of that thumbnail (its layout: a rotated, tightly
+ *     cropped or non-chest image lies far out) and of the pooled features
+ *     the head reads. A model file without them (model 1.0, test models)
+ *     runs the image checks only. */
 #ifndef CNN_INPUT_GATE_H
 #define CNN_INPUT_GATE_H
 
