@@ -56,7 +56,8 @@ static cnn_status gate_features(cnn_model *m, const cnn_input_gate *gate,
     return st;
 }
 
-cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
+cnn_status analysis_run(cnn_model *m, const cnn_image *img,
+                        const char *header_refusal, int with_heat,
                         analysis *out, cnn_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -64,6 +65,11 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
     const cnn_input_gate *gate = cnn_model_gate(m);
     out->gate = gate ? ANALYSIS_GATE_LEARNED : ANALYSIS_GATE_IMAGE;
     out->layout_distance = out->features_distance = out->polarity = NAN;
+    if (header_refusal && *header_refusal) {
+        refuse(out, CNN_GATE_HEADER);
+        out->reason = header_refusal;
+        return CNN_OK;
+    }
     cnn_image_measures measures;
     cnn_image_measure(img, &measures);
     if (refuse(out, cnn_image_checks(&measures)))
@@ -96,15 +102,6 @@ cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
     out->positive = out->probability >= cfg->threshold;
     out->verdict = cfg->class_names[out->positive];
     return CNN_OK;
-}
-
-void analysis_refuse_header(cnn_model *m, const char *reason, analysis *out)
-{
-    memset(out, 0, sizeof *out);
-    out->gate = cnn_model_gate(m) ? ANALYSIS_GATE_LEARNED : ANALYSIS_GATE_IMAGE;
-    out->layout_distance = out->features_distance = out->polarity = NAN;
-    refuse(out, CNN_GATE_HEADER);
-    out->reason = reason;
 }
 
 void analysis_free(analysis *a)

@@ -41,20 +41,18 @@ typedef struct {
 } analysis;
 
 /* Runs the input gate and, when it accepts, the model on a decoded image
- * (a refusal is a result, not an error). The image checks run before the
- * model, the polarity and layout checks on the model input, the feature
- * check on the features of the same forward pass. with_heat: also Grad-CAM (a backward
+ * (a refusal is a result, not an error). header_refusal (NULL or "" for
+ * none) is why the file's DICOM header says it is not a frontal chest
+ * X-ray (cnn_dicom_info.refusal): then the image is refused by check
+ * CNN_GATE_HEADER with that reason (kept by pointer: it must outlive out)
+ * and nothing else runs. The image checks run before the model, the
+ * polarity and layout checks on the model input, the feature check on the
+ * features of the same forward pass. with_heat: also Grad-CAM (a backward
  * pass; costs about twice the forward pass). */
-cnn_status analysis_run(cnn_model *m, const cnn_image *img, int with_heat,
+cnn_status analysis_run(cnn_model *m, const cnn_image *img,
+                        const char *header_refusal, int with_heat,
                         analysis *out, cnn_error *err);
 void analysis_free(analysis *a);
-
-/* The refusal of an image whose DICOM header says it is not a frontal chest
- * X-ray (cnn_dicom_info.refusal: a lateral view, another body part or
- * modality), without running the gate or the model: out is what
- * analysis_run gives a refused image, with check CNN_GATE_HEADER and that
- * reason (kept by pointer: it must outlive out). */
-void analysis_refuse_header(cnn_model *m, const char *reason, analysis *out);
 
 /* The heat map blended over img resized so that its longer side is at most
  * max_side (0: full size), encoded as PNG (malloc'd). When a has no heat

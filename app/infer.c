@@ -116,10 +116,7 @@ static int classify(cnn_model *m, const char *path, int json,
     cnn_status st = times ? CNN_OK : cnn_fail(&err, CNN_ERR_NOMEM, "out of memory");
     for (int r = 0; r < repeat && st == CNN_OK; r++) {
         analysis_free(&a);
-        if (dicom.refusal[0]) /* the DICOM header: lateral, not the chest, ... */
-            analysis_refuse_header(m, dicom.refusal, &a);
-        else
-            st = analysis_run(m, &img, heat_out != NULL, &a, &err);
+        st = analysis_run(m, &img, dicom.refusal, heat_out != NULL, &a, &err);
         times[r] = a.model_seconds;
     }
     int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;

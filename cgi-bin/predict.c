@@ -155,10 +155,8 @@ static void answer(const cgi_request *req, const multipart_part *file)
     analysis a = {0};
     int json = req->format == CGI_FORMAT_JSON;
     st = cnn_model_load(&m, path, &err);
-    if (st == CNN_OK && dicom.refusal[0]) /* the DICOM header says why */
-        analysis_refuse_header(m, dicom.refusal, &a);
-    else if (st == CNN_OK)
-        st = analysis_run(m, &img, !json, &a, &err);
+    if (st == CNN_OK)
+        st = analysis_run(m, &img, dicom.refusal, !json, &a, &err);
     int refused = st == CNN_OK && a.check != CNN_GATE_ACCEPTED;
     uint8_t *xray = NULL, *heat = NULL;
     size_t xray_len = 0, heat_len = 0;

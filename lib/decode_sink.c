@@ -122,3 +122,16 @@ void cnn_sink_finish(cnn_sink *s, cnn_image *out)
     s->img.data = NULL;
     cnn_sink_free(s);
 }
+
+cnn_status cnn_sink_decode(cnn_sink_decoder decode, const uint8_t *bytes,
+                           size_t len, size_t max_pixels, cnn_image *out,
+                           cnn_error *err)
+{
+    out->width = out->height = out->channels = 0;
+    out->data = NULL;
+    int restart = 0;
+    cnn_status st = decode(bytes, len, max_pixels, 0, out, &restart, err);
+    if (restart)
+        st = decode(bytes, len, max_pixels, 1, out, &restart, err);
+    return st;
+}

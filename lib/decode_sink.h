@@ -37,6 +37,19 @@ cnn_status cnn_sink_begin(cnn_sink *s, int w, int h, int samples,
 cnn_status cnn_sink_put(cnn_sink *s, int y, int x0, int dx, int n,
                         cnn_error *err);
 
+/* One decoding attempt of a format: colour_planes as for cnn_sink_begin;
+ * sets *restart when it has to start again with colour planes. */
+typedef cnn_status (*cnn_sink_decoder)(const uint8_t *bytes, size_t len,
+                                       size_t max_pixels, int colour_planes,
+                                       cnn_image *out, int *restart,
+                                       cnn_error *err);
+/* Runs decode once, and again with colour planes when a colour image
+ * turned out too large to keep in colour unreduced (the restart rule of
+ * both decoders). */
+cnn_status cnn_sink_decode(cnn_sink_decoder decode, const uint8_t *bytes,
+                           size_t len, size_t max_pixels, cnn_image *out,
+                           cnn_error *err);
+
 /* Turns the blocks' sums into means and hands the image over to *out. */
 void cnn_sink_finish(cnn_sink *s, cnn_image *out);
 void cnn_sink_free(cnn_sink *s);

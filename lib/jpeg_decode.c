@@ -222,11 +222,5 @@ static cnn_status decode_once(const uint8_t *bytes, size_t len,
 cnn_status cnn_jpeg_decode(const uint8_t *bytes, size_t len, size_t max_pixels,
                            cnn_image *out, cnn_error *err)
 {
-    out->width = out->height = out->channels = 0;
-    out->data = NULL;
-    int restart = 0;
-    cnn_status st = decode_once(bytes, len, max_pixels, 0, out, &restart, err);
-    if (restart) /* a colour image too large to keep in colour unreduced */
-        st = decode_once(bytes, len, max_pixels, 1, out, &restart, err);
-    return st;
+    return cnn_sink_decode(decode_once, bytes, len, max_pixels, out, err);
 }

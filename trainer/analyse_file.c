@@ -17,12 +17,9 @@ cnn_status analyse_file(cnn_model *m, const char *path, int with_heat,
     cnn_status s = cnn_image_load_ex(path, 0, &img, &dicom, err);
     if (s)
         return s;
-    if (dicom.refusal[0]) {
-        analysis_refuse_header(m, dicom.refusal, out);
+    s = analysis_run(m, &img, dicom.refusal, with_heat, out, err);
+    if (dicom.refusal[0])
         out->reason = NULL; /* it points into dicom, gone on return */
-    } else {
-        s = analysis_run(m, &img, with_heat, out, err);
-    }
     cnn_image_free(&img);
     if (s) {
         char message[sizeof err->message];
