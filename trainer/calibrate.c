@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "calibrate.h"
 #include "data.h"
@@ -23,15 +22,6 @@ void calibrate_options_default(calibrate_options *o)
     o->loader_threads = 1;
 }
 
-/* The calibrated model must not replace the one it came from: that one's
- * threshold, chosen on validation data, would be lost. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 static void print_row(const char *what, const metrics_report *r)
 {
     printf("  %-24s %9.6f  %11.4f  %11.4f  %8.4f  %4ld  %4ld\n", what,
@@ -43,7 +33,8 @@ cnn_status calibrate_run(const calibrate_options *o, cnn_error *err)
 {
     if (!(o->min_sensitivity > 0 && o->min_sensitivity <= 1))
         return cnn_fail(err, CNN_ERR_ARG, "--min-sensitivity must be in (0, 1]");
-    if (same_file(o->model_file, o->out))
+    /* the original's threshold, chosen on validation data, would be lost */
+    if (path_same_file(o->model_file, o->out))
         return cnn_fail(err, CNN_ERR_ARG, "--out is the model file itself: write "
                         "the calibrated model to a new file");
     cnn_set_threads(o->threads);

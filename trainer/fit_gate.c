@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -32,18 +31,10 @@ void fit_gate_options_default(fit_gate_options *o)
     o->loader_threads = 1;
 }
 
-/* The gate must not replace the model it came from. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 /* Fails before the long part when OUT cannot be written. */
 static cnn_status check_out(const fit_gate_options *o, cnn_error *err)
 {
-    if (same_file(o->model_file, o->out))
+    if (path_same_file(o->model_file, o->out))
         return cnn_fail(err, CNN_ERR_ARG, "--out is the model file itself: write "
                         "the model with its gate to a new file");
     char dir[sizeof o->out];

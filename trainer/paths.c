@@ -67,3 +67,10 @@ int path_exists(const char *path)
     struct stat sb;
     return stat(path, &sb) == 0;
 }
+
+int path_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}

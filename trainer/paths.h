@@ -17,5 +17,8 @@ int path_relative(const char *dir, const char *target, char *out, size_t size);
 /* mkdir -p */
 cnn_status path_mkdirs(const char *dir, cnn_error *err);
 int path_exists(const char *path);
+/* 1 when a and b both exist and are the same file (device and inode): a
+ * command that writes a new model refuses to replace the one it read. */
+int path_same_file(const char *a, const char *b);
 
 #endif
