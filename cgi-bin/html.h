@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../app/analysis.h"
+#include "analysis.h"
 
 /* Writes s with & < > " ' escaped (safe in text and quoted attributes);
  * control characters other than tab and newline become U+FFFD. */

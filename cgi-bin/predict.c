@@ -20,12 +20,11 @@
  *   ./infer --json (verdict NOT_A_CHEST_XRAY, reason)               422
  *   the model cannot be loaded or run                               500
  *
- * Environment: PNEUMONIA_MODEL (model file; default ../weights/
- * pneumonia.safetensors next to this program), CNN_THREADS (threads for the
- * model). The body is read into memory only: nothing is written to disk.
+ * Environment: PNEUMONIA_MODEL (model file; default the repository's
+ * weights/pneumonia.safetensors beside cgi-bin/, or the installed one: see
+ * default_model.h), CNN_THREADS (threads for the model). The body is read into memory only: nothing is written to disk.
  * Every handled error exits 0 (the error is in the response). */
 #include <limits.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +32,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "../app/analysis.h"
+#include "analysis.h"
 #include "cgi.h"
+#include "default_model.h"
 #include "dicom.h"
 #include "html.h"
 #include "image.h"
@@ -107,22 +107,14 @@ static void fail(const cgi_request *req, int status, const char *title,
     free(buf);
 }
 
-/* The model file: $PNEUMONIA_MODEL, else weights/ beside cgi-bin/. */
+/* The model file: $PNEUMONIA_MODEL, else the default model's place. */
 static void model_path(char *buf, size_t size)
 {
     const char *env = getenv("PNEUMONIA_MODEL");
-    if (env && *env) {
+    if (env && *env)
         snprintf(buf, size, "%s", env);
-        return;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(buf, size, "weights/pneumonia.safetensors");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(buf, size, "%s/../weights/pneumonia.safetensors", dirname(exe));
+    else
+        default_model_path(buf, size);
 }
 
 /* Classifies the uploaded image and sends the result page or JSON. */
@@ -148,7 +140,7 @@ static void answer(const cgi_request *req, const multipart_part *file)
             fail(req, 415, "The file is not an image we can read", detail);
         return;
     }
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX];
     model_path(path, sizeof path);
     cnn_set_threads(0); /* $CNN_THREADS, else all cores */
     cnn_model *m = NULL;

@@ -11,12 +11,9 @@ TRAINER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard trainer/*.c))
 PROGRAMS    += $(TRAINER_BIN)
 TEST_SCRIPTS += test/train_test.sh
 
-# The trainer measures what users get (trainer originals, border-mass) with
-# ./infer's own analysis code, app/analysis.c.
-$(TRAINER_OBJ): CPPFLAGS += -Iapp
-$(TRAINER_BIN): $(TRAINER_OBJ) $(BUILD)/app/analysis.o $(LIBCNN)
+$(TRAINER_BIN): $(TRAINER_OBJ) $(LIBCNN)
 	@mkdir -p $(dir $@)
-	$(CC) $(OMP) $(LDFLAGS) $(TRAINER_OBJ) $(BUILD)/app/analysis.o $(LIBCNN) -o $@ $(LDLIBS)
+	$(CC) $(OMP) $(LDFLAGS) $(TRAINER_OBJ) $(LIBCNN) -o $@ $(LDLIBS)
 
 # Unit tests of trainer parts: each links the trainer objects it tests (the
 # objects first, then the library they use).

@@ -22,16 +22,16 @@ FUZZ_TARGETS += multipart
 SERVE_MODEL ?= weights/pneumonia.safetensors
 SERVE_PORT  ?= 8080
 
-# ./infer (command line) and cgi-bin/predict (the upload handler) share
-# app/analysis.c.
+# ./infer (command line, infer-cli/) and cgi-bin/predict (the upload
+# handler) share the library's analysis (lib/analysis.h).
 WEB_CGI_OBJ := $(BUILD)/cgi-bin/predict.o $(BUILD)/cgi-bin/cgi.o \
                $(BUILD)/cgi-bin/html.o $(BUILD)/cgi-bin/multipart.o
 
-$(BUILD)/bin/infer: $(BUILD)/app/infer.o $(BUILD)/app/analysis.o $(LIBCNN)
+$(BUILD)/bin/infer: $(BUILD)/infer-cli/infer.o $(LIBCNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
 
-$(BUILD)/bin/predict: $(WEB_CGI_OBJ) $(BUILD)/app/analysis.o $(LIBCNN)
+$(BUILD)/bin/predict: $(WEB_CGI_OBJ) $(LIBCNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(OMP) $(LDFLAGS) $(filter %.o,$^) $(LIBCNN) -o $@ $(LDLIBS)
 

@@ -1,5 +1,5 @@
 /* analyse_file.h - one image file through the path ./infer and the web app
- * use (decode, app/analysis.c: preprocessing, input gate, model, verdict),
+ * use (decode, lib/analysis.c: preprocessing, input gate, model, verdict),
  * for the trainer's measurements of what users get (`trainer originals`,
  * `trainer border-mass`). */
 #ifndef TRAINER_ANALYSE_FILE_H

@@ -12,21 +12,18 @@
  * and the others are still processed; the exit status is then 1, whatever
  * else happened. Bad usage exits with 2. */
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "analysis.h"
+#include "default_model.h"
 #include "dicom.h"
 #include "image.h"
 #include "model.h"
-
-#define DEFAULT_MODEL "weights/pneumonia.safetensors"
 
 /* What happened to one image (the exit status of a run of only such). */
 enum { CLASSIFIED = 0, FAILED = 1, REFUSED = 3 };
@@ -38,8 +35,9 @@ static void usage(FILE *out)
             "             [--repeat N] IMAGE...\n"
             "Classifies chest X-rays (PNG, JPEG or DICOM) as NORMAL or PNEUMONIA.\n"
             "  --model FILE     model file (default: $PNEUMONIA_MODEL, else the\n"
-            "                   nearest " DEFAULT_MODEL " in the\n"
-            "                   program's directory or above it)\n"
+            "                   nearest " DEFAULT_MODEL_FILE " or the\n"
+            "                   installed share/" DEFAULT_MODEL_PACKAGE "/" DEFAULT_MODEL_FILE "\n"
+            "                   in the program's directory or above it)\n"
             "  --json           one JSON object per image and line\n"
             "  --heatmap OUT    write the Grad-CAM heat map over the X-ray as PNG;\n"
             "                   with several images, OUT-1.png, OUT-2.png, ... (the\n"
@@ -172,35 +170,6 @@ static int classify(cnn_model *m, const char *path, int json,
     return st != CNN_OK ? FAILED : refused ? REFUSED : CLASSIFIED;
 }
 
-/* The nearest weights/pneumonia.safetensors in the program's own directory
- * or above it (./infer at the repository root, build/opt/bin/infer), so
- * that it is found from any working directory; the program's directory's
- * when there is none (the error then names it). */
-static void default_model(char *buf, size_t size)
-{
-    char dir[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n <= 0) {
-        snprintf(buf, size, "%s", DEFAULT_MODEL);
-        return;
-    }
-    dir[n] = '\0';
-    char *d = dirname(dir);
-    snprintf(buf, size, "%s/%s", d, DEFAULT_MODEL);
-    for (char *at = d; *at;) {
-        char candidate[PATH_MAX + sizeof DEFAULT_MODEL];
-        snprintf(candidate, sizeof candidate, "%s/%s", at, DEFAULT_MODEL);
-        if (access(candidate, F_OK) == 0) {
-            snprintf(buf, size, "%s", candidate);
-            return;
-        }
-        char *slash = strrchr(at, '/');
-        if (!slash || slash == at)
-            break;
-        *slash = '\0';
-    }
-}
-
 static int parse_positive(const char *s, int *out)
 {
     char *end;
@@ -254,9 +223,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char found[PATH_MAX + sizeof DEFAULT_MODEL];
+    char found[PATH_MAX];
     if (!model_path || !*model_path) {
-        default_model(found, sizeof found);
+        default_model_path(found, sizeof found);
         model_path = found;
     }
 

@@ -1,5 +1,5 @@
-/* analysis.h - one X-ray through the model, shared by ./infer and the CGI:
- * the input gate (is it a frontal chest X-ray the model can judge?),
+/* analysis.h - one X-ray through the model, as ./infer, the CGI and the
+ * trainer's measurements of what users get all run it: the input gate (is it a frontal chest X-ray the model can judge?),
  * preprocessing, the pneumonia probability and verdict, optionally the
  * Grad-CAM heat map blended over the image, and the JSON form of a result. */
 #ifndef ANALYSIS_H
