@@ -30,6 +30,7 @@ struct cnn_loader {
     cnn_augment_params augment;
     int *indices;  /* cfg.indices, copied */
     int *order;    /* this epoch's permutation of indices */
+    int *positions; /* cfg.positions, copied, or NULL */
     int batches;
     int epoch;
     size_t sample_floats;
@@ -121,7 +122,8 @@ static void *worker(void *arg)
         int j = s->next++;
         int pos = s->batch * l->cfg.batch_size + j;
         int sample = l->order[pos];
-        uint64_t key = (uint64_t)l->epoch << 32 | (uint32_t)pos;
+        int keyed = l->positions ? l->positions[pos] : pos;
+        uint64_t key = (uint64_t)l->epoch << 32 | (uint32_t)keyed;
         l->in_flight++;
         pthread_mutex_unlock(&l->mu);
 
@@ -167,6 +169,7 @@ void cnn_loader_destroy(cnn_loader *l)
     free(l->threads);
     free(l->indices);
     free(l->order);
+    free(l->positions);
     free(l);
 }
 
@@ -184,6 +187,9 @@ cnn_status cnn_loader_create(const cnn_loader_config *cfg, cnn_loader **out,
         if (cfg->indices[i] < 0 || cfg->indices[i] >= cfg->dataset->count)
             return cnn_fail(err, CNN_ERR_ARG, "sample index %d outside 0..%d",
                             cfg->indices[i], cfg->dataset->count - 1);
+    if (cfg->positions && cfg->shuffle)
+        return cnn_fail(err, CNN_ERR_ARG, "loader: augmentation positions "
+                        "are for an unshuffled pass");
     cnn_loader *l = calloc(1, sizeof *l);
     if (!l)
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for a loader");
@@ -207,7 +213,10 @@ cnn_status cnn_loader_create(const cnn_loader_config *cfg, cnn_loader **out,
     l->indices = malloc(sizeof(int) * (size_t)cfg->count);
     l->order = malloc(sizeof(int) * (size_t)cfg->count);
     l->threads = calloc((size_t)l->nthreads, sizeof(pthread_t));
-    int ok = l->indices && l->order && l->threads;
+    if (cfg->positions)
+        l->positions = malloc(sizeof(int) * (size_t)cfg->count);
+    l->cfg.positions = NULL; /* the copy is l->positions */
+    int ok = l->indices && l->order && l->threads && (!cfg->positions || l->positions);
     for (int i = 0; ok && i < SLOTS; i++) {
         slot *s = &l->slots[i];
         s->batch = -1;
@@ -223,6 +232,8 @@ cnn_status cnn_loader_create(const cnn_loader_config *cfg, cnn_loader **out,
     }
     memcpy(l->indices, cfg->indices, sizeof(int) * (size_t)cfg->count);
     memcpy(l->order, cfg->indices, sizeof(int) * (size_t)cfg->count);
+    if (cfg->positions)
+        memcpy(l->positions, cfg->positions, sizeof(int) * (size_t)cfg->count);
     for (int i = 0; i < l->nthreads; i++)
         if (pthread_create(&l->threads[i], NULL, worker, l) != 0) {
             l->nthreads = i;

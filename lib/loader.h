@@ -37,6 +37,11 @@ typedef struct {
     int shuffle;                /* 1: a new order every epoch */
     int drop_last;              /* 1: no final partial batch */
     uint64_t seed;
+    /* Per served sample, the position that keys its augmentation (copied;
+     * NULL: its own position; needs shuffle 0). A data-parallel share of a
+     * larger pass gives its samples' positions in that pass, so that they
+     * are augmented as in the whole pass. */
+    const int *positions;
     int threads;                /* worker threads; <= 0: all online cores */
     size_t max_pixels;          /* decode limit; 0: the default */
 } cnn_loader_config;

@@ -226,6 +226,72 @@ START_TEST(deterministic_across_threads)
 }
 END_TEST
 
+/* Every image of an unshuffled augmented pass, concatenated: indices[0..n)
+ * keyed by positions (NULL: their own). */
+static float *augmented_pass(const cnn_dataset *ds, const int *indices, int n,
+                             const int *positions, int batch)
+{
+    cnn_loader_config cfg = base_config(ds, indices);
+    cnn_augment_params p = cnn_augment_defaults();
+    p.hflip = 1;
+    cfg.augment = &p;
+    cfg.count = n;
+    cfg.batch_size = batch;
+    cfg.positions = positions;
+    cnn_loader *l;
+    ck_assert_int_eq(cnn_loader_create(&cfg, &l, NULL), CNN_OK);
+    size_t per = 3 * SIZE * SIZE;
+    float *all = malloc(sizeof(float) * per * (size_t)n);
+    cnn_loader_start_epoch(l, 1);
+    cnn_batch b;
+    int at = 0;
+    while (cnn_loader_next(l, &b, NULL) == CNN_OK && b.n > 0) {
+        memcpy(all + at * per, b.x, sizeof(float) * per * b.n);
+        at += b.n;
+    }
+    ck_assert_int_eq(at, n);
+    cnn_loader_destroy(l);
+    return all;
+}
+
+/* Data-parallel shares: two loaders, each with half of every batch of 4
+ * and those images' positions in the whole pass, augment each image as
+ * the whole pass does; without the positions they do not. */
+START_TEST(shares_augment_as_the_whole_pass)
+{
+    cnn_dataset ds;
+    int indices[NFILES];
+    fixture_dataset(&ds, indices);
+    enum { PASS = 8 };
+    float *whole = augmented_pass(&ds, indices, PASS, NULL, 4);
+    size_t per = 3 * SIZE * SIZE;
+    for (int rank = 0; rank < 2; rank++) {
+        int share[PASS / 2], pos[PASS / 2];
+        for (int i = 0; i < PASS / 2; i++) {
+            pos[i] = (i / 2) * 4 + rank * 2 + i % 2;
+            share[i] = indices[pos[i]];
+        }
+        float *part = augmented_pass(&ds, share, PASS / 2, pos, 2);
+        float *unkeyed = augmented_pass(&ds, share, PASS / 2, NULL, 2);
+        for (int i = 0; i < PASS / 2; i++)
+            ck_assert_mem_eq(part + i * per, whole + (size_t)pos[i] * per,
+                             sizeof(float) * per);
+        if (rank == 1)
+            ck_assert(memcmp(unkeyed, part, sizeof(float) * per * PASS / 2) != 0);
+        free(part);
+        free(unkeyed);
+    }
+    free(whole);
+    cnn_loader_config cfg = base_config(&ds, indices);
+    cfg.positions = indices;
+    cfg.shuffle = 1;
+    cnn_loader *l;
+    cnn_error err = {0};
+    ck_assert_int_eq(cnn_loader_create(&cfg, &l, &err), CNN_ERR_ARG);
+    cnn_dataset_free(&ds);
+}
+END_TEST
+
 START_TEST(bad_file_fails_its_batch)
 {
     cnn_dataset ds;
@@ -269,6 +335,7 @@ int main(void)
     tcase_add_test(tc, batches_follow_the_model_pipeline);
     tcase_add_test(tc, shuffles_each_epoch);
     tcase_add_test(tc, deterministic_across_threads);
+    tcase_add_test(tc, shares_augment_as_the_whole_pass);
     tcase_add_test(tc, bad_file_fails_its_batch);
     suite_add_tcase(s, tc);
     return run_suite(s);
