@@ -52,7 +52,7 @@ cnn_status net_attach_head(cnn_net *net, const char *arch,
     cnn_net_truncate(net, at);
     if (!spec || spec->kind == CNN_HEAD_NONE)
         return CNN_OK;
-    int channels = net_layer_channels(net, at);
+    int channels = cnn_net_layer_channels(net, at);
     if (channels < 0)
         return cnn_fail(err, CNN_ERR_ARG, "%s: cannot attach a head to %s",
                         arch, attach);

@@ -1,13 +1,37 @@
-/* heatmap.c - Grad-CAM display: colour scale and blending (see heatmap.h). */
+/* heatmap.c - Grad-CAM maps and their display: the map, colour scale and
+ * blending (see heatmap.h). */
 #include "heatmap.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static float clamp01(float v)
 {
     return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+}
+
+void cnn_heatmap_gradcam(int c, int hw, const float *act, const float *grad,
+                         float *heat)
+{
+    assert(c > 0 && hw > 0);
+    memset(heat, 0, (size_t)hw * sizeof *heat);
+    for (int ch = 0; ch < c; ch++) {
+        double weight = 0;
+        for (int i = 0; i < hw; i++)
+            weight += grad[(size_t)ch * hw + i];
+        weight /= hw;
+        for (int i = 0; i < hw; i++)
+            heat[i] += (float)weight * act[(size_t)ch * hw + i];
+    }
+    float top = 0;
+    for (int i = 0; i < hw; i++) {
+        heat[i] = fmaxf(heat[i], 0.0f);
+        top = fmaxf(top, heat[i]);
+    }
+    for (int i = 0; i < hw && top > 0; i++)
+        heat[i] /= top;
 }
 
 void cnn_heatmap_colour(float v, uint8_t rgb[3])

@@ -1,10 +1,20 @@
-/* heatmap.h - showing a Grad-CAM map: a colour scale and the blend of the
- * map over the X-ray it was computed for, as 8-bit RGB ready for PNG. */
+/* heatmap.h - Grad-CAM maps: the map from a layer's activations and
+ * gradients (which cnn_net_saliency provides), a colour scale and the blend
+ * of the map over the X-ray it was computed for, as 8-bit RGB ready for
+ * PNG. */
 #ifndef CNN_HEATMAP_H
 #define CNN_HEATMAP_H
 
 #include "cnn.h"
 #include "image.h"
+
+/* Grad-CAM (Selvaraju et al., 2017) from a layer's output act [c][hw] and
+ * the gradient of the score with respect to it, grad [c][hw]: each channel
+ * weighs by the mean of its gradient, and
+ *   heat [hw] = ReLU(sum_ch weight_ch * act_ch) / its maximum
+ * (all 0 when no value is positive). */
+void cnn_heatmap_gradcam(int c, int hw, const float *act, const float *grad,
+                         float *heat);
 
 /* The "jet" colour of v in [0, 1] (clamped): dark blue at 0, through cyan,
  * yellow and orange, to dark red at 1. */

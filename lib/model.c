@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heatmap.h"
 #include "model.h"
-#include "network_internal.h"
 #include "safetensors.h"
 
 /* The binary head's global average pool: the features the gate measures. */
@@ -597,9 +597,9 @@ const char *cnn_model_gradcam_layer(const cnn_model *m)
     int at = cnn_net_find_layer(net, m->cfg.head_attach);
     assert(at >= 0);
     /* a pooled attach point: the map before the pool is finer */
-    if (net->layers[at].kind == LAYER_POOL)
-        at = net->layers[at].inputs[0];
-    return net->layers[at].name;
+    if (cnn_net_layer_is_pool(net, at))
+        at = cnn_net_layer_input(net, at, 0);
+    return cnn_net_layer_name(net, at);
 }
 
 cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
@@ -608,62 +608,23 @@ cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
     *heat = NULL;
     if (m->cfg.head != CNN_HEAD_BINARY)
         return cnn_fail(err, CNN_ERR_UNSUPPORTED, "Grad-CAM needs the binary head");
-    cnn_net *net = m->net;
-    const char *layer = cnn_model_gradcam_layer(m);
-    int li = cnn_net_find_layer(net, layer);
-    int was_frozen = cnn_net_frozen_until(net), was_kept = net->layers[li].keep;
     int s = m->cfg.input_size;
-    /* a frozen backbone: gradients flow back to the layer, no further */
-    cnn_status st = cnn_net_freeze_until(net, layer, err);
-    if (st == CNN_OK)
-        st = cnn_net_keep(net, layer, CNN_KEEP_OUTPUT | CNN_KEEP_GRAD, err);
-    if (st == CNN_OK)
-        st = cnn_net_plan(net, 1, s, s, 1, err);
-    float *cam = NULL;
-    int c = 0, hh = 0, ww = 0;
-    if (st == CNN_OK) {
-        memcpy(cnn_net_input(net), image, (size_t)3 * s * s * sizeof(float));
-        cnn_net_forward(net, 0);
-        float logit = cnn_net_output(net, NULL)[0];
-        *prob = sigmoid(logit);
-        float one = 1.0f;
-        cnn_net_backward(net, &one);
-        const float *a = cnn_net_layer_output(net, layer, &c, &hh, &ww);
-        const float *g = cnn_net_layer_grad(net, layer);
-        int hw = hh * ww;
-        cam = calloc((size_t)hw, sizeof *cam);
-        if (!cam) {
-            st = cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
-        } else {
-            /* weight of a channel: its mean gradient; map: ReLU of the sum */
-            for (int ch = 0; ch < c; ch++) {
-                double alpha = 0;
-                for (int i = 0; i < hw; i++)
-                    alpha += g[(size_t)ch * hw + i];
-                alpha /= hw;
-                for (int i = 0; i < hw; i++)
-                    cam[i] += (float)alpha * a[(size_t)ch * hw + i];
-            }
-            float top = 0;
-            for (int i = 0; i < hw; i++) {
-                cam[i] = fmaxf(cam[i], 0.0f);
-                top = fmaxf(top, cam[i]);
-            }
-            for (int i = 0; i < hw && top > 0; i++)
-                cam[i] /= top;
-        }
-    }
-    net->layers[li].keep = was_kept;
-    net->keep_version++;
-    net->frozen_until = was_frozen;
-    cnn_net_zero_grad(net);
-    if (st != CNN_OK) {
-        free(cam);
+    cnn_saliency sal;
+    cnn_status st = cnn_net_saliency(m->net, cnn_model_gradcam_layer(m), image,
+                                     s, s, &sal, err);
+    if (st != CNN_OK)
         return st;
+    float *cam = malloc((size_t)sal.h * sal.w * sizeof *cam);
+    if (!cam) {
+        cnn_saliency_free(&sal);
+        return cnn_fail(err, CNN_ERR_NOMEM, "out of memory for a Grad-CAM map");
     }
+    cnn_heatmap_gradcam(sal.c, sal.h * sal.w, sal.act, sal.grad, cam);
+    *prob = sigmoid(sal.output);
     *heat = cam;
-    *h = hh;
-    *w = ww;
+    *h = sal.h;
+    *w = sal.w;
+    cnn_saliency_free(&sal);
     return CNN_OK;
 }
 
@@ -690,7 +651,7 @@ cnn_status cnn_model_set_gate(cnn_model *m, cnn_input_gate *g, cnn_error *err)
 int cnn_model_feature_count(const cnn_model *m)
 {
     int i = m->cfg.head == CNN_HEAD_BINARY ? cnn_net_find_layer(m->net, FEATURE_LAYER) : -1;
-    return i < 0 ? 0 : net_layer_channels(m->net, i);
+    return i < 0 ? 0 : cnn_net_layer_channels(m->net, i);
 }
 
 const float *cnn_model_features(const cnn_model *m)

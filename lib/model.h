@@ -102,7 +102,8 @@ cnn_status cnn_model_forward(cnn_model *m, const float *images, int n,
  * in the shipped model; VGG16: the convolution before the attach pool,
  * block5_conv3):
  * heat [*h * *w] in [0, 1], malloc'd (caller frees). Also returns the
- * probability. Replans the network (backbone frozen while it runs). */
+ * probability. Runs cnn_net_saliency, which leaves the network's frozen
+ * layers and keep marks as they were (the next pass replans). */
 cnn_status cnn_model_gradcam(cnn_model *m, const float *image, float *prob,
                              float **heat, int *h, int *w, cnn_error *err);
 

@@ -81,11 +81,14 @@ static int add_layer(cnn_net *net, const char *name, layer_kind kind,
     if (ninputs)
         memcpy(l->inputs, inputs, (size_t)ninputs * sizeof *inputs);
     l->first_param = net->nparams;
+    l->param = (net_layer_params){-1, -1, -1, -1, -1, -1};
     l->aux = -1;
     net->planned = 0;
     return net->nlayers++;
 }
 
+/* Appends the parameter "<layer's name>/<suffix>" of layer `layer`; its
+ * index in net->params, -1 after any failure. */
 static int add_param(cnn_net *net, int layer, const char *suffix,
                      cnn_param_kind kind, int ndim, const int64_t *shape)
 {
@@ -111,9 +114,9 @@ static int add_param(cnn_net *net, int layer, const char *suffix,
     return net->nparams++;
 }
 
-/* Channels of a layer's output, known at build time (flatten: -1). */
-int net_layer_channels(const cnn_net *net, int i)
+int cnn_net_layer_channels(const cnn_net *net, int i)
 {
+    assert(i >= 0 && i < net->nlayers);
     const net_layer *l = &net->layers[i];
     switch (l->kind) {
     case LAYER_INPUT:
@@ -123,7 +126,7 @@ int net_layer_channels(const cnn_net *net, int i)
     case LAYER_CONCAT: {
         int c = 0;
         for (int k = 0; k < l->ninputs; k++) {
-            int ck = net_layer_channels(net, l->inputs[k]);
+            int ck = cnn_net_layer_channels(net, l->inputs[k]);
             if (ck < 0)
                 return -1;
             c += ck;
@@ -133,7 +136,7 @@ int net_layer_channels(const cnn_net *net, int i)
     case LAYER_FLATTEN:
         return -1;
     default:
-        return net_layer_channels(net, l->inputs[0]);
+        return cnn_net_layer_channels(net, l->inputs[0]);
     }
 }
 
@@ -155,7 +158,7 @@ int cnn_net_add_conv(cnn_net *net, const char *name, int input, int filters,
     int i = add_layer(net, name, LAYER_CONV, 1, &input);
     if (i < 0)
         return -1;
-    int in_c = net_layer_channels(net, input);
+    int in_c = cnn_net_layer_channels(net, input);
     if (in_c < 0)
         return build_failed(net, CNN_ERR_ARG, "conv %s needs a spatial input", name);
     net_layer *l = &net->layers[i];
@@ -168,10 +171,10 @@ int cnn_net_add_conv(cnn_net *net, const char *name, int input, int filters,
     l->use_bias = use_bias;
     l->act = act;
     int64_t kshape[4] = {filters, in_c, kh, kw};
-    add_param(net, i, "kernel", CNN_PARAM_WEIGHT, 4, kshape);
+    l->param.kernel = add_param(net, i, "kernel", CNN_PARAM_WEIGHT, 4, kshape);
     if (use_bias) {
         int64_t bshape[1] = {filters};
-        add_param(net, i, "bias", CNN_PARAM_WEIGHT, 1, bshape);
+        l->param.bias = add_param(net, i, "bias", CNN_PARAM_WEIGHT, 1, bshape);
     }
     return net->build_status == CNN_OK ? i : -1;
 }
@@ -182,7 +185,7 @@ int cnn_net_add_batchnorm(cnn_net *net, const char *name, int input,
     int i = add_layer(net, name, LAYER_BATCHNORM, 1, &input);
     if (i < 0)
         return -1;
-    int c = net_layer_channels(net, input);
+    int c = cnn_net_layer_channels(net, input);
     if (c < 0)
         return build_failed(net, CNN_ERR_ARG, "batch norm %s needs channels", name);
     net_layer *l = &net->layers[i];
@@ -192,10 +195,11 @@ int cnn_net_add_batchnorm(cnn_net *net, const char *name, int input,
     int64_t shape[1] = {c};
     /* Keras' order: gamma, beta, moving_mean, moving_variance */
     if (scale)
-        add_param(net, i, "gamma", CNN_PARAM_WEIGHT, 1, shape);
-    add_param(net, i, "beta", CNN_PARAM_WEIGHT, 1, shape);
-    add_param(net, i, "moving_mean", CNN_PARAM_STATE, 1, shape);
-    add_param(net, i, "moving_variance", CNN_PARAM_STATE, 1, shape);
+        l->param.gamma = add_param(net, i, "gamma", CNN_PARAM_WEIGHT, 1, shape);
+    l->param.beta = add_param(net, i, "beta", CNN_PARAM_WEIGHT, 1, shape);
+    l->param.mean = add_param(net, i, "moving_mean", CNN_PARAM_STATE, 1, shape);
+    l->param.variance = add_param(net, i, "moving_variance", CNN_PARAM_STATE, 1,
+                                  shape);
     return net->build_status == CNN_OK ? i : -1;
 }
 
@@ -255,10 +259,10 @@ int cnn_net_add_dense(cnn_net *net, const char *name, int input,
     l->use_bias = use_bias;
     l->act = act;
     int64_t kshape[2] = {units, in_features};
-    add_param(net, i, "kernel", CNN_PARAM_WEIGHT, 2, kshape);
+    l->param.kernel = add_param(net, i, "kernel", CNN_PARAM_WEIGHT, 2, kshape);
     if (use_bias) {
         int64_t bshape[1] = {units};
-        add_param(net, i, "bias", CNN_PARAM_WEIGHT, 1, bshape);
+        l->param.bias = add_param(net, i, "bias", CNN_PARAM_WEIGHT, 1, bshape);
     }
     return net->build_status == CNN_OK ? i : -1;
 }
@@ -423,6 +427,18 @@ int cnn_net_find_layer(const cnn_net *net, const char *name)
     return -1;
 }
 
+int cnn_net_layer_is_pool(const cnn_net *net, int i)
+{
+    assert(i >= 0 && i < net->nlayers);
+    return net->layers[i].kind == LAYER_POOL;
+}
+
+int cnn_net_layer_input(const cnn_net *net, int i, int k)
+{
+    assert(i >= 0 && i < net->nlayers);
+    return k >= 0 && k < net->layers[i].ninputs ? net->layers[i].inputs[k] : -1;
+}
+
 cnn_status cnn_net_freeze_until(cnn_net *net, const char *layer, cnn_error *err)
 {
     int last = -1;
@@ -454,6 +470,12 @@ cnn_status cnn_net_keep(cnn_net *net, const char *layer, int what,
     return CNN_OK;
 }
 
+int cnn_net_keep_marks(const cnn_net *net, const char *layer)
+{
+    int i = cnn_net_find_layer(net, layer);
+    return i < 0 ? -1 : net->layers[i].keep;
+}
+
 void cnn_net_set_batchnorm_running_stats(cnn_net *net, int use_running)
 {
     net->bn_running_stats = use_running != 0;
@@ -462,6 +484,12 @@ void cnn_net_set_batchnorm_running_stats(cnn_net *net, int use_running)
 void cnn_net_seed(cnn_net *net, uint64_t seed)
 {
     cnn_rng_seed(&net->rng, seed);
+}
+
+void cnn_net_set_batch_share(cnn_net *net, int first, int total)
+{
+    net->share_first = first;
+    net->share_total = total;
 }
 
 void cnn_net_free(cnn_net *net)

@@ -4,7 +4,9 @@
  * Layers run forward in the order they were added and backward in reverse.
  * A layer reads the outputs of earlier layers (by index), so branches and
  * concatenations are ordinary layers. Every layer and parameter carries its
- * Keras name ("mixed7", "conv2d_1/kernel", "batch_normalization_1/beta").
+ * Keras name ("mixed7", "conv2d_1/kernel", "batch_normalization_1/beta");
+ * names are for finding things from outside: a layer knows its parameters
+ * from the moment it is added, and the passes never look one up by name.
  *
  * Memory (llm.c style): parameters live in one block (or in place inside a
  * mapped weight file, see cnn_net_bind_param), gradients of the unfrozen
@@ -121,6 +123,11 @@ size_t cnn_net_total_params(const cnn_net *net);
 int cnn_net_layer_count(const cnn_net *net);
 const char *cnn_net_layer_name(const cnn_net *net, int i);
 int cnn_net_find_layer(const cnn_net *net, const char *name); /* -1: none */
+/* Channels of layer i's output, known from building (-1 for flatten). */
+int cnn_net_layer_channels(const cnn_net *net, int i);
+int cnn_net_layer_is_pool(const cnn_net *net, int i);   /* max or average */
+/* Index of the layer that layer i reads as its input k (-1: none). */
+int cnn_net_layer_input(const cnn_net *net, int i, int k);
 
 /* ---------------------------------------------------------------- training set-up */
 
@@ -141,6 +148,8 @@ enum { CNN_KEEP_OUTPUT = 1, CNN_KEEP_GRAD = 2 };
  * computed for them). Takes effect at the next plan. */
 cnn_status cnn_net_keep(cnn_net *net, const char *layer, int what,
                         cnn_error *err);
+/* A layer's CNN_KEEP_* marks (-1: no such layer). */
+int cnn_net_keep_marks(const cnn_net *net, const char *layer);
 
 /* Lays out buffers for this batch and input size; training = 1 also plans
  * backward (gradient block for the unfrozen parameters included). Does
@@ -187,6 +196,36 @@ const float *cnn_net_input_grad(const cnn_net *net);
 void cnn_net_zero_grad(cnn_net *net);
 /* Seeds the generator used by dropout. */
 void cnn_net_seed(cnn_net *net, uint64_t seed);
+/* Data-parallel training: this net's batch is images [first, first + batch)
+ * of a global batch of `total` split over processes. Dropout then draws the
+ * masks of the whole global batch and keeps its share's, so that every
+ * image gets the mask it gets in one process (the same seed on every
+ * process). total = 0: the batch is the whole batch (the default). */
+void cnn_net_set_batch_share(cnn_net *net, int first, int total);
+
+/* ---------------------------------------------------------------- saliency */
+
+/* What a saliency pass found for one image. */
+typedef struct {
+    float output;   /* the network's first output value (e.g. a logit) */
+    int c, h, w;    /* the layer's output shape per image */
+    float *act;     /* the layer's output [c][h][w] */
+    float *grad;    /* d output / d act, same shape */
+} cnn_saliency;
+
+/* For saliency maps such as Grad-CAM (heatmap.h): runs one image
+ * input [channels][height][width] forward in inference mode and backward
+ * from the first output value down to `layer` and no further (the layers
+ * up to it are frozen meanwhile, so the backbone costs no backward work),
+ * and copies the layer's output and gradient into *out (malloc'd; free with
+ * cnn_saliency_free). The training set-up is left as it was - frozen
+ * layers and keep marks - and the next cnn_net_plan replans accordingly;
+ * parameter gradients are zero afterwards. Until then the outputs of layers
+ * marked CNN_KEEP_OUTPUT hold this image's values, as after a forward. */
+cnn_status cnn_net_saliency(cnn_net *net, const char *layer,
+                            const float *input, int height, int width,
+                            cnn_saliency *out, cnn_error *err);
+void cnn_saliency_free(cnn_saliency *s);
 
 void cnn_net_free(cnn_net *net);
 

@@ -22,6 +22,15 @@ typedef enum {
     LAYER_DROPOUT
 } layer_kind;
 
+/* A layer's parameters as indices into cnn_net.params, resolved by the
+ * adders when the layer is built, so that the passes never look a parameter
+ * up by name; -1: the layer has no such parameter. Indices (not pointers):
+ * the params array grows while building and data is bound later. */
+typedef struct {
+    int kernel, bias;                   /* conv, dense */
+    int gamma, beta, mean, variance;    /* batch norm */
+} net_layer_params;
+
 typedef struct {
     char name[NET_NAME_LEN];
     layer_kind kind;
@@ -39,6 +48,7 @@ typedef struct {
     float eps, momentum, rate;
 
     int first_param, nparams;
+    net_layer_params param;
     int frozen;
     int keep;               /* CNN_KEEP_* flags */
 
@@ -106,10 +116,8 @@ struct cnn_net {
     int bn_running_stats;   /* cnn_net_set_batchnorm_running_stats */
     int last_forward_bn_batch; /* the last forward used batch statistics */
     cnn_rng rng;
+    int share_first, share_total; /* cnn_net_set_batch_share; total 0: none */
 };
-
-/* Channels of layer i's output as known when building (-1 for flatten). */
-int net_layer_channels(const cnn_net *net, int i);
 
 /* Cuts the backbone after `attach` (NULL: default_attach) and appends the
  * head described by spec (head.c). avg_pools: average pools already named,

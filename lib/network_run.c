@@ -12,33 +12,16 @@
 #include "network_internal.h"
 #include "winograd.h"
 
-/* The parameter of layer l whose name ends in "/suffix". */
-static const cnn_param *find_param(const cnn_net *net, const net_layer *l,
-                                   const char *suffix)
+/* A parameter's values or gradient by its index (net_layer_params); NULL
+ * for -1, the layer has no such parameter. */
+static float *param_data(const cnn_net *net, int index)
 {
-    size_t n = strlen(suffix);
-    for (int k = 0; k < l->nparams; k++) {
-        const cnn_param *p = &net->params[l->first_param + k];
-        size_t len = strlen(p->name);
-        if (len > n && strcmp(p->name + len - n, suffix) == 0 &&
-            p->name[len - n - 1] == '/')
-            return p;
-    }
-    return NULL;
+    return index >= 0 ? net->params[index].data : NULL;
 }
 
-static const float *param_data(const cnn_net *net, const net_layer *l,
-                               const char *suffix)
+static float *param_grad(const cnn_net *net, int index)
 {
-    const cnn_param *p = find_param(net, l, suffix);
-    return p ? p->data : NULL;
-}
-
-static float *param_grad(const cnn_net *net, const net_layer *l,
-                         const char *suffix)
-{
-    const cnn_param *p = find_param(net, l, suffix);
-    return p ? p->grad : NULL;
+    return index >= 0 ? net->params[index].grad : NULL;
 }
 
 static const float *input_of(const cnn_net *net, const net_layer *l, int k)
@@ -82,8 +65,8 @@ static uint64_t weights_checksum(const float *w, size_t count)
  * cnn_batchnorm_forward_infer computes it. */
 static void bn_scales(const cnn_net *net, const net_layer *m, float *scale)
 {
-    const float *gamma = param_data(net, m, "gamma");
-    const float *var = param_data(net, m, "moving_variance");
+    const float *gamma = param_data(net, m->param.gamma);
+    const float *var = param_data(net, m->param.variance);
     for (int ch = 0; ch < m->c; ch++) {
         double invstd = 1.0 / sqrt((double)var[ch] + m->eps);
         scale[ch] = (float)((gamma ? gamma[ch] : 1.0) * invstd);
@@ -96,8 +79,8 @@ static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
                          float *scale)
 {
     const net_layer *m = &net->layers[l->fused_bn];
-    const float *mean = param_data(net, m, "moving_mean");
-    const float *beta = param_data(net, m, "beta");
+    const float *mean = param_data(net, m->param.mean);
+    const float *beta = param_data(net, m->param.beta);
     const int n = net->plan_batch, c = l->c, hw = l->h * l->w;
     const int relu = l->fused_relu;
     bn_scales(net, m, scale);
@@ -118,7 +101,7 @@ static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
  * have changed the weights) and otherwise once per set of weights. */
 static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
 {
-    const float *w = param_data(net, l, "kernel");
+    const float *w = param_data(net, l->param.kernel);
     if (net->plan_training && !l->frozen) {
         cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
         l->wino_valid = 0;
@@ -135,15 +118,21 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
         const net_layer *m = &net->layers[l->fused_bn];
         bn_scales(net, m, l->bn_scale);
         cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u,
-                            param_data(net, l, "bias"),
-                            param_data(net, m, "moving_mean"), l->bn_scale,
-                            param_data(net, m, "beta"), l->fused_relu, l->out,
+                            param_data(net, l->param.bias),
+                            param_data(net, m->param.mean), l->bn_scale,
+                            param_data(net, m->param.beta), l->fused_relu, l->out,
                             net->workspace);
         return;
     }
     cnn_wino_forward(&l->conv, net->plan_batch, x, l->wino_u,
-                     param_data(net, l, "bias"), l->act == CNN_ACT_RELU,
+                     param_data(net, l->param.bias), l->act == CNN_ACT_RELU,
                      l->out, net->workspace);
+}
+
+static void skip_draws(cnn_rng *rng, size_t count)
+{
+    while (count--)
+        cnn_rng_next(rng);
 }
 
 static void forward_layer(cnn_net *net, net_layer *l, int training)
@@ -160,8 +149,8 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
             forward_winograd(net, l, x);
             break;
         }
-        cnn_conv2d_forward(&l->conv, n, x, param_data(net, l, "kernel"),
-                           param_data(net, l, "bias"), l->out, net->workspace);
+        cnn_conv2d_forward(&l->conv, n, x, param_data(net, l->param.kernel),
+                           param_data(net, l->param.bias), l->out, net->workspace);
         if (l->fused_bn) /* the workspace is free again */
             bn_relu_pass(net, l, l->out, net->workspace);
         else if (l->act == CNN_ACT_RELU)
@@ -170,12 +159,12 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
     case LAYER_BATCHNORM: {
         if (l->fused) /* done by the convolution before it */
             break;
-        const float *gamma = param_data(net, l, "gamma");
-        const float *beta = param_data(net, l, "beta");
+        const float *gamma = param_data(net, l->param.gamma);
+        const float *beta = param_data(net, l->param.beta);
         /* running statistics are updated only when trained; the plan made
          * them writable then (they are never bound to a read-only file) */
-        float *mean = (float *)param_data(net, l, "moving_mean");
-        float *var = (float *)param_data(net, l, "moving_variance");
+        float *mean = param_data(net, l->param.mean);
+        float *var = param_data(net, l->param.variance);
         if (net->last_forward_bn_batch && !l->frozen)
             cnn_batchnorm_forward_train(n, l->c, hw, x, gamma, beta, mean, var,
                                         l->momentum, l->eps, l->out,
@@ -218,8 +207,8 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
         flatten_nhwc(n, in->c, in->h * in->w, x, l->out, 0);
         break;
     case LAYER_DENSE: {
-        const float *w = param_data(net, l, "kernel");
-        const float *b = param_data(net, l, "bias");
+        const float *w = param_data(net, l->param.kernel);
+        const float *b = param_data(net, l->param.bias);
         if (l->act == CNN_ACT_SOFTMAX) {
             cnn_dense_forward(n, l->in_features, l->units, x, w, b, net->scratch_a);
             cnn_softmax_forward(n, l->units, net->scratch_a, l->out);
@@ -231,10 +220,16 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
         break;
     }
     case LAYER_DROPOUT:
-        if (training && l->rate > 0)
+        if (training && l->rate > 0) {
+            /* a share of a global batch: the other images' draws are skipped */
+            size_t per_image = l->out_floats / (size_t)n;
+            size_t after = net->share_total ? (size_t)(net->share_total - n -
+                                                       net->share_first) : 0;
+            skip_draws(&net->rng, per_image * (size_t)net->share_first);
             cnn_dropout_forward(l->out_floats, l->rate, &net->rng, x, l->out,
                                 (uint8_t *)l->aux_data);
-        else
+            skip_draws(&net->rng, per_image * after);
+        } else
             memcpy(l->out, x, l->out_floats * sizeof(float));
         break;
     }
@@ -367,12 +362,12 @@ static void backward_layer(cnn_net *net, net_layer *l)
         return;
     case LAYER_CONV: {
         const float *dz = through_activation(net, l, dy);
-        const float *w = param_data(net, l, "kernel");
+        const float *w = param_data(net, l->param.kernel);
         /* weight gradient by im2col; Winograd's dx: dz convolved with the
          * rotated filter, transformed into the workspace */
         cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
-                            param_grad(net, l, "kernel"),
-                            param_grad(net, l, "bias"), net->workspace);
+                            param_grad(net, l->param.kernel),
+                            param_grad(net, l->param.bias), net->workspace);
         if (l->wino && dx) {
             cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
             float *U = net->workspace;
@@ -383,11 +378,11 @@ static void backward_layer(cnn_net *net, net_layer *l)
         break;
     }
     case LAYER_BATCHNORM: {
-        const float *gamma = param_data(net, l, "gamma");
-        float *dgamma = param_grad(net, l, "gamma");
-        float *dbeta = param_grad(net, l, "beta");
-        const float *mean = param_data(net, l, "moving_mean");
-        const float *var = param_data(net, l, "moving_variance");
+        const float *gamma = param_data(net, l->param.gamma);
+        float *dgamma = param_grad(net, l->param.gamma);
+        float *dbeta = param_grad(net, l->param.beta);
+        const float *mean = param_data(net, l->param.mean);
+        const float *var = param_data(net, l->param.variance);
         if (net->last_forward_bn_batch && !l->frozen) {
             cnn_batchnorm_backward_train(n, l->c, hw, x, gamma, l->aux_data,
                                          l->aux_data + l->c, dy, dx, dgamma,
@@ -450,8 +445,9 @@ static void backward_layer(cnn_net *net, net_layer *l)
     case LAYER_DENSE: {
         const float *dz = through_activation(net, l, dy);
         cnn_dense_backward(n, l->in_features, l->units, x,
-                           param_data(net, l, "kernel"), dz, dx,
-                           param_grad(net, l, "kernel"), param_grad(net, l, "bias"));
+                           param_data(net, l->param.kernel), dz, dx,
+                           param_grad(net, l->param.kernel),
+                           param_grad(net, l->param.bias));
         break;
     }
     case LAYER_DROPOUT:

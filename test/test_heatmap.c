@@ -1,7 +1,7 @@
-/* test_heatmap.c - the Grad-CAM display: the jet colour scale, bilinear
- * sampling of the map and the blend, against values worked out by hand from
- * the formulas in heatmap.h; the share of a map's mass in the border band
- * (maps whose answer follows from the geometry). */
+/* test_heatmap.c - Grad-CAM: the map from activations and gradients, the jet
+ * colour scale, bilinear sampling of the map and the blend, against values
+ * worked out by hand from the formulas in heatmap.h; the share of a map's
+ * mass in the border band (maps whose answer follows from the geometry). */
 #include <check.h>
 #include <stdlib.h>
 
@@ -14,6 +14,25 @@ static void expect_rgb(const uint8_t *got, int r, int g, int b)
                   "got (%d, %d, %d), want (%d, %d, %d)", got[0], got[1],
                   got[2], r, g, b);
 }
+
+START_TEST(gradcam_map)
+{
+    /* channel weights: mean gradient 0.5 and -0.25 */
+    const float act[6] = {1, 2, 0, /* */ 0, 1, 4};
+    const float grad[6] = {0.5f, 0.5f, 0.5f, /* */ -0.25f, 0, -0.5f};
+    /* 0.5 (1, 2, 0) - 0.25 (0, 1, 4) = (0.5, 0.75, -1): ReLU, over 0.75 */
+    float heat[3];
+    cnn_heatmap_gradcam(2, 3, act, grad, heat);
+    ck_assert_float_eq_tol(heat[0], 2.0f / 3.0f, 1e-6f);
+    ck_assert_float_eq(heat[1], 1.0f);
+    ck_assert_float_eq(heat[2], 0.0f);
+    /* nothing positive: all 0, not a division by 0 */
+    const float against[6] = {-1, -1, -1, /* */ 0, 0, 0};
+    cnn_heatmap_gradcam(2, 3, act, against, heat);
+    for (int i = 0; i < 3; i++)
+        ck_assert_float_eq(heat[i], 0.0f);
+}
+END_TEST
 
 START_TEST(jet_scale)
 {
@@ -139,6 +158,7 @@ int main(void)
 {
     Suite *s = suite_create("heatmap");
     TCase *tc = tcase_create("display");
+    tcase_add_test(tc, gradcam_map);
     tcase_add_test(tc, jet_scale);
     tcase_add_test(tc, blend_constant_map);
     tcase_add_test(tc, blend_samples_bilinearly);

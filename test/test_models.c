@@ -733,6 +733,66 @@ START_TEST(test_gradcam)
 }
 END_TEST
 
+/* A heat map leaves the network as the program set it up: which layers are
+ * frozen, every layer's keep marks, which parameters a plan freezes, and
+ * what a forward computes (bit for bit), the pooled features included. */
+START_TEST(test_gradcam_leaves_setup)
+{
+    cnn_error err;
+    cnn_model_config cfg;
+    cnn_model_config_default(&cfg, CNN_ARCH_INCEPTION_V3);
+    cfg.input_size = 75;
+    cfg.head_hidden = HEAD_HIDDEN;
+    snprintf(cfg.head_attach, sizeof cfg.head_attach, "mixed1");
+    cnn_model *m;
+    ck_assert_int_eq(cnn_model_create(&m, &cfg, 3, &err), CNN_OK);
+    cnn_net *net = cnn_model_net(m);
+    for (int i = 0; i < cnn_net_param_count(net); i++)
+        fill_deterministic(cnn_net_param(net, i));
+    /* a set-up as a fine-tuning run's: base frozen, a layer kept */
+    ck_assert_int_eq(cnn_net_freeze_until(net, "mixed0", &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_keep(net, "mixed1", CNN_KEEP_OUTPUT, &err), CNN_OK);
+    size_t in = (size_t)3 * 75 * 75;
+    float *x = malloc(BATCH * in * sizeof *x);
+    fill_input(x, BATCH * in);
+    const int layers = cnn_net_layer_count(net), params = cnn_net_param_count(net);
+    const int features = cnn_model_feature_count(m);
+    int *marks = malloc((size_t)layers * sizeof *marks);
+    int *frozen = malloc((size_t)params * sizeof *frozen);
+    float *feat = malloc((size_t)BATCH * features * sizeof *feat);
+    float before[BATCH], after[BATCH];
+    ck_assert_int_eq(cnn_model_forward(m, x, BATCH, before, &err), CNN_OK);
+    memcpy(feat, cnn_model_features(m), (size_t)BATCH * features * sizeof *feat);
+    int frozen_until = cnn_net_frozen_until(net);
+    for (int i = 0; i < layers; i++)
+        marks[i] = cnn_net_keep_marks(net, cnn_net_layer_name(net, i));
+    for (int i = 0; i < params; i++)
+        frozen[i] = cnn_net_param(net, i)->frozen;
+
+    float prob, *heat;
+    int h, w;
+    ck_assert_msg(cnn_model_gradcam(m, x, &prob, &heat, &h, &w, &err) == CNN_OK, "%s",
+                  err.message);
+    free(heat);
+
+    ck_assert_int_eq(cnn_net_frozen_until(net), frozen_until);
+    for (int i = 0; i < layers; i++)
+        ck_assert_msg(cnn_net_keep_marks(net, cnn_net_layer_name(net, i)) == marks[i],
+                      "%s: marks changed", cnn_net_layer_name(net, i));
+    ck_assert_int_eq(cnn_model_forward(m, x, BATCH, after, &err), CNN_OK);
+    ck_assert_mem_eq(after, before, sizeof before);
+    ck_assert_mem_eq(cnn_model_features(m), feat, (size_t)BATCH * features * sizeof *feat);
+    for (int i = 0; i < params; i++)
+        ck_assert_msg(cnn_net_param(net, i)->frozen == frozen[i], "%s",
+                      cnn_net_param(net, i)->name);
+    free(feat);
+    free(frozen);
+    free(marks);
+    free(x);
+    cnn_model_free(m);
+}
+END_TEST
+
 Suite *models_suite(void)
 {
     Suite *s = suite_create("models");
@@ -771,6 +831,7 @@ Suite *models_suite(void)
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_input_pipeline_metadata);
     tcase_add_test(tc, test_gradcam);
+    tcase_add_test(tc, test_gradcam_leaves_setup);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,8 +3,9 @@
  * concatenations, in-place BN/ReLU): backward against finite differences in
  * training and inference mode, freezing (no gradients, running statistics
  * in frozen batch norm), batch norm kept on running statistics, kept
- * gradients through frozen layers, and memory reuse (an inference plan
- * computes the same as a training plan). */
+ * gradients through frozen layers, memory reuse (an inference plan
+ * computes the same as a training plan), and the saliency pass (right
+ * gradients, the set-up left as it was). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -316,6 +317,120 @@ START_TEST(test_inference_plan_matches)
 }
 END_TEST
 
+/* The network's training set-up as a test can see it. */
+typedef struct {
+    int frozen_until;
+    int keep[32];
+    int param_frozen[32];
+} setup_seen;
+
+static void see_setup(cnn_net *net, setup_seen *s)
+{
+    ck_assert_int_le(cnn_net_layer_count(net), 32);
+    ck_assert_int_le(cnn_net_param_count(net), 32);
+    memset(s, 0, sizeof *s);
+    s->frozen_until = cnn_net_frozen_until(net);
+    for (int i = 0; i < cnn_net_layer_count(net); i++)
+        s->keep[i] = cnn_net_keep_marks(net, cnn_net_layer_name(net, i));
+    for (int i = 0; i < cnn_net_param_count(net); i++)
+        s->param_frozen[i] = cnn_net_param(net, i)->frozen;
+}
+
+/* Plans N images for training, forwards them in inference mode and copies
+ * the output. */
+static void forward_copy(cnn_net *net, const float *x, float *out)
+{
+    cnn_error err;
+    ck_assert_int_eq(cnn_net_plan(net, N, SIZE, SIZE, 1, &err), CNN_OK);
+    memcpy(cnn_net_input(net), x, (size_t)N * 3 * SIZE * SIZE * sizeof *x);
+    cnn_net_forward(net, 0);
+    memcpy(out, cnn_net_output(net, NULL), N * 2 * sizeof *out);
+}
+
+/* A saliency pass gives the layer's output and the gradient of output[0]
+ * that an ordinary kept-gradient pass gives, and leaves the set-up (frozen
+ * layers, keep marks, which parameters are frozen once replanned) and what
+ * a forward computes exactly as they were; parameter gradients are 0. */
+START_TEST(test_saliency)
+{
+    cnn_error err;
+    float x[N * 3 * SIZE * SIZE];
+    fill_uniform(x, N * 3 * SIZE * SIZE, -1, 1, 3);
+
+    /* the reference: every layer trainable, concat_1 kept */
+    cnn_net *ref = mini_net();
+    ck_assert_int_eq(cnn_net_keep(ref, "concat_1", CNN_KEEP_OUTPUT | CNN_KEEP_GRAD,
+                                  &err), CNN_OK);
+    ck_assert_int_eq(cnn_net_plan(ref, 1, SIZE, SIZE, 1, &err), CNN_OK);
+    memcpy(cnn_net_input(ref), x, 3 * SIZE * SIZE * sizeof *x);
+    cnn_net_forward(ref, 0);
+    float ref_output = cnn_net_output(ref, NULL)[0];
+    float first[2] = {1, 0};
+    cnn_net_backward(ref, first);
+    int c, h, w;
+    const float *ref_act = cnn_net_layer_output(ref, "concat_1", &c, &h, &w);
+    const float *ref_grad = cnn_net_layer_grad(ref, "concat_1");
+
+    /* set-ups of their own: frozen before the layer with marks on relu_b
+     * and the layer itself; frozen up to the layer (the gradient block of
+     * the saliency plan's size), no marks */
+    for (int setup = 0; setup < 2; setup++) {
+        cnn_net *net = mini_net();
+        if (setup == 0) {
+            ck_assert_int_eq(cnn_net_freeze_until(net, "bn_a", &err), CNN_OK);
+            ck_assert_int_eq(cnn_net_keep(net, "relu_b", CNN_KEEP_OUTPUT, &err), CNN_OK);
+            ck_assert_int_eq(cnn_net_keep(net, "concat_1", CNN_KEEP_GRAD, &err), CNN_OK);
+        } else {
+            ck_assert_int_eq(cnn_net_freeze_until(net, "concat_1", &err), CNN_OK);
+        }
+        float before[N * 2], after[N * 2];
+        forward_copy(net, x, before);
+        setup_seen was, is;
+        see_setup(net, &was);
+
+        cnn_saliency sal;
+        ck_assert_msg(cnn_net_saliency(net, "concat_1", x, SIZE, SIZE, &sal, &err) == CNN_OK,
+                      "%s", err.message);
+        ck_assert_int_eq(sal.c, c);
+        ck_assert_int_eq(sal.h, h);
+        ck_assert_int_eq(sal.w, w);
+        ck_assert_float_eq_tol(sal.output, ref_output, 1e-6);
+        double norm = 0;
+        for (int i = 0; i < c * h * w; i++) {
+            ck_assert_float_eq_tol(sal.act[i], ref_act[i], 1e-5);
+            ck_assert_float_eq_tol(sal.grad[i], ref_grad[i], 1e-5);
+            norm += fabs(ref_grad[i]);
+        }
+        ck_assert(norm > 0);
+        cnn_saliency_free(&sal);
+
+        forward_copy(net, x, after);
+        see_setup(net, &is);
+        ck_assert_int_eq(is.frozen_until, was.frozen_until);
+        for (int i = 0; i < cnn_net_layer_count(net); i++)
+            ck_assert_msg(is.keep[i] == was.keep[i], "%s: marks %d, were %d",
+                          cnn_net_layer_name(net, i), is.keep[i], was.keep[i]);
+        for (int i = 0; i < cnn_net_param_count(net); i++) {
+            cnn_param *p = cnn_net_param(net, i);
+            ck_assert_msg(is.param_frozen[i] == was.param_frozen[i], "%s", p->name);
+            for (size_t k = 0; p->grad && k < p->count; k++)
+                ck_assert_msg(p->grad[k] == 0.0f, "%s: gradient %g", p->name,
+                              p->grad[k]);
+        }
+        ck_assert_mem_eq(after, before, sizeof before);
+
+        /* no such layer: refused, nothing changed */
+        ck_assert_int_eq(cnn_net_saliency(net, "nope", x, SIZE, SIZE, &sal, &err),
+                         CNN_ERR_ARG);
+        ck_assert_ptr_null(sal.act);
+        see_setup(net, &is);
+        ck_assert_mem_eq(&is, &was, sizeof is);
+        cnn_net_free(net);
+    }
+    cnn_net_free(ref);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     cnn_error err;
@@ -346,6 +461,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, test_keep_grad_through_frozen);
     tcase_add_test(tc, test_batchnorm_is_the_library_op);
     tcase_add_test(tc, test_inference_plan_matches);
+    tcase_add_test(tc, test_saliency);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;
