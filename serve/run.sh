@@ -1,9 +1,10 @@
 #!/bin/bash
 # run.sh - serves the pneumonia detector with nginx + fcgiwrap from the
-# working tree, without root: www/ as static files, cgi-bin/predict as CGI.
+# working tree (or an installed tree: --www, --cgi, --model), without root:
+# www/ as static files, cgi-bin/predict as CGI.
 #
 #   serve/run.sh [run|start|stop] [--port N] [--dir DIR] [--model FILE]
-#                [--threads N] [--workers N] [--cgi PROGRAM]
+#                [--threads N] [--workers N] [--www DIR] [--cgi PROGRAM]
 #
 #   run    (default, `make serve`) serves in the foreground until Ctrl-C
 #   start  starts in the background; returns once the server answers
@@ -16,8 +17,11 @@
 #            weights/pneumonia.safetensors)
 # --threads  threads per request (default 1: requests run side by side)
 # --workers  fcgiwrap processes, i.e. requests served at once (default 2)
-# --cgi      the CGI program (default cgi-bin/predict; the load test serves
-#            a copy so that a rebuild during the run cannot disturb it)
+# --www      the upload page's directory (default www/; installed:
+#            PREFIX/share/pneumonia-detection/www)
+# --cgi      the CGI program (default cgi-bin/predict; installed:
+#            PREFIX/lib/pneumonia-detection/cgi-bin/predict; the load test
+#            serves a copy so that a rebuild during the run cannot disturb it)
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -28,6 +32,7 @@ dir="$root/build/serve"
 model="${PNEUMONIA_MODEL:-$root/weights/pneumonia.safetensors}"
 threads=1
 workers=2
+www="$root/www"
 cgi="$root/cgi-bin/predict"
 
 case "${1:-}" in
@@ -40,14 +45,16 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --www) www=$2; shift 2 ;;
     --cgi) cgi=$2; shift 2 ;;
-    *) echo "usage: serve/run.sh [run|start|stop] [--port N] [--dir DIR] [--model FILE] [--threads N] [--workers N] [--cgi PROGRAM]" >&2
+    *) echo "usage: serve/run.sh [run|start|stop] [--port N] [--dir DIR] [--model FILE] [--threads N] [--workers N] [--www DIR] [--cgi PROGRAM]" >&2
        exit 2 ;;
     esac
 done
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 model=$(realpath -m "$model")
+www=$(realpath -m "$www")
 cgi=$(realpath -m "$cgi")
 
 # Each server runs in its own process group (setsid), so stopping it also
@@ -81,12 +88,13 @@ for tool in nginx fcgiwrap curl; do
     }
 done
 [ -x "$cgi" ] || { echo "serve: no $cgi: build first (make)" >&2; exit 1; }
+[ -f "$www/index.html" ] || { echo "serve: no upload page in $www" >&2; exit 1; }
 [ -f "$model" ] || echo "serve: warning: no model at $model (train one, or make" \
     "a random one with tools/make_model); requests will get 500" >&2
 
 stop_servers # leftovers of an earlier run in the same directory
 mkdir -p "$dir"/{client_body,fastcgi,proxy,uwsgi,scgi}
-sed -e "s|@ROOT@|$root|g" -e "s|@RUN@|$dir|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
+sed -e "s|@WWW@|$www|g" -e "s|@RUN@|$dir|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
     -e "s|@MODEL@|$model|g" -e "s|@THREADS@|$threads|g" -e "s|@CGI@|$cgi|g" \
     "$root/serve/nginx.conf.in" > "$dir/nginx.conf"
 # Started by root, nginx would run its workers as nobody, who may not be

@@ -117,7 +117,7 @@ PY
 }
 
 start_apache() { # port run-dir
-    export PNEUMONIA_ROOT=$root PNEUMONIA_RUN=$2 PNEUMONIA_PORT=$1 PNEUMONIA_MODEL=$MODEL
+    export PNEUMONIA_WWW=$root/www PNEUMONIA_CGI_BIN=$root/cgi-bin PNEUMONIA_RUN=$2 PNEUMONIA_PORT=$1 PNEUMONIA_MODEL=$MODEL
     local as_root=()
     [ "$(id -u)" -eq 0 ] && as_root=(-DAS_ROOT)
     pidfile=$2/apache.pid
@@ -126,7 +126,7 @@ start_apache() { # port run-dir
 }
 
 start_lighttpd() { # port run-dir
-    export PNEUMONIA_ROOT=$root PNEUMONIA_RUN=$2 PNEUMONIA_PORT=$1 PNEUMONIA_MODEL=$MODEL
+    export PNEUMONIA_WWW=$root/www PNEUMONIA_CGI_BIN=$root/cgi-bin PNEUMONIA_RUN=$2 PNEUMONIA_PORT=$1 PNEUMONIA_MODEL=$MODEL
     pidfile=$2/lighttpd.pid
     lighttpd -f "$REPO/serve/lighttpd.conf"
     errlog=$2/lighttpd-error.log
