@@ -197,21 +197,21 @@ expect_grep "learned gate: the reason in text" \
 # ---------------------------------------------------------------- default model
 # Without --model and $PNEUMONIA_MODEL: the nearest weights/pneumonia.safetensors
 # in the program's directory or above, whatever the working directory.
-mkdir -p "$tmp/app/build/bin" "$tmp/app/weights" "$tmp/elsewhere"
-cp "$BUILD/bin/infer" "$tmp/app/build/bin/infer"
-cp "$MODEL" "$tmp/app/weights/pneumonia.safetensors"
+mkdir -p "$tmp/checkout/build/bin" "$tmp/checkout/weights" "$tmp/elsewhere"
+cp "$BUILD/bin/infer" "$tmp/checkout/build/bin/infer"
+cp "$MODEL" "$tmp/checkout/weights/pneumonia.safetensors"
 abs_png=$(pwd)/$PNG
 run found_above env -u PNEUMONIA_MODEL sh -c 'cd "$1" && "$2" --threads 1 "$3"' _ \
-    "$tmp/elsewhere" "$tmp/app/build/bin/infer" "$abs_png"
+    "$tmp/elsewhere" "$tmp/checkout/build/bin/infer" "$abs_png"
 expect_eq "default model: found above the program, from another directory" "$(status found_above)" 0
-cp "$BUILD/bin/infer" "$tmp/app/infer"
+cp "$BUILD/bin/infer" "$tmp/checkout/infer"
 run found_beside env -u PNEUMONIA_MODEL sh -c 'cd "$1" && "$2" --threads 1 "$3"' _ \
-    "$tmp/elsewhere" "$tmp/app/infer" "$abs_png"
+    "$tmp/elsewhere" "$tmp/checkout/infer" "$abs_png"
 expect_eq "default model: found beside the program" "$(status found_beside)" 0
-rm "$tmp/app/weights/pneumonia.safetensors"
-run not_found env -u PNEUMONIA_MODEL "$tmp/app/infer" "$abs_png"
+rm "$tmp/checkout/weights/pneumonia.safetensors"
+run not_found env -u PNEUMONIA_MODEL "$tmp/checkout/infer" "$abs_png"
 expect_eq "default model: none: exit 1" "$(status not_found)" 1
-expect_grep "default model: none: names where it looked" "cannot load the model: $tmp/app/weights/pneumonia.safetensors" "$tmp/not_found.err"
+expect_grep "default model: none: names where it looked" "cannot load the model: $tmp/checkout/weights/pneumonia.safetensors" "$tmp/not_found.err"
 
 echo "infer_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
