@@ -42,6 +42,12 @@ void data_loader_free(data_loader *l);
 cnn_status data_loader_start(data_loader *l, const int *order, int n,
                              const cnn_augment_params *aug, uint64_t seed,
                              cnn_error *err);
+/* The same for a data-parallel share of a pass: positions[i] is order[i]'s
+ * place in the whole pass, which keys its augmentation. */
+cnn_status data_loader_start_share(data_loader *l, const int *order,
+                                   const int *positions, int n,
+                                   const cnn_augment_params *aug, uint64_t seed,
+                                   cnn_error *err);
 /* The next batch: images [*count, 3, size, size], labels [*count];
  * *count = 0 at the end of the pass. */
 cnn_status data_loader_next(data_loader *l, float *images, int *labels,

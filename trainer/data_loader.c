@@ -48,6 +48,14 @@ cnn_status data_loader_start(data_loader *l, const int *order, int n,
                              const cnn_augment_params *aug, uint64_t seed,
                              cnn_error *err)
 {
+    return data_loader_start_share(l, order, NULL, n, aug, seed, err);
+}
+
+cnn_status data_loader_start_share(data_loader *l, const int *order,
+                                   const int *positions, int n,
+                                   const cnn_augment_params *aug, uint64_t seed,
+                                   cnn_error *err)
+{
     cnn_loader_destroy(l->pass);
     l->pass = NULL;
     cnn_loader_config cfg = {
@@ -63,6 +71,7 @@ cnn_status data_loader_start(data_loader *l, const int *order, int n,
         .shuffle = 0,
         .drop_last = 0,
         .seed = seed,
+        .positions = positions,
         .threads = l->threads,
     };
     cnn_status s = cnn_loader_create(&cfg, &l->pass, err);

@@ -18,6 +18,7 @@
 
 #include "border_mass.h"
 #include "calibrate.h"
+#include "distributed.h"
 #include "evaluate.h"
 #include "export.h"
 #include "fit_gate.h"
@@ -458,10 +459,16 @@ static int run_train(int argc, char **argv, int first)
         printf("wrote %s\n", preview_file);
         return 0;
     }
+    /* under mpirun or srun: one rank of a data-parallel job */
+    if (dist_init(&argc, &argv))
+        return 2;
     if (train_run(&o, &err)) {
+        if (dist_size() > 1)
+            dist_abort(err.message);
         fprintf(stderr, "trainer: %s\n", err.message);
         return 1;
     }
+    dist_finish();
     return 0;
 }
 

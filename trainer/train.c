@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "augment.h"
+#include "distributed.h"
 #include "evaluate.h"
 #include "metrics.h"
 #include "paths.h"
@@ -124,6 +125,9 @@ static void run_free(run *r)
     free(r->batch_images);
     free(r->batch_labels);
     free(r->order);
+    free(r->positions);
+    if (r->info && r->info != stderr)
+        fclose(r->info);
 }
 
 static cnn_status train_body(run *r, cnn_error *err)
@@ -133,7 +137,7 @@ static cnn_status train_body(run *r, cnn_error *err)
     if ((s = path_mkdirs(o->out_dir, err)) || (s = train_setup_data(r, err)) ||
         (s = train_setup_model(r, err)) ||
         (s = data_loader_new(&r->loader, &r->data, cnn_model_config_of(r->model),
-                             o->batch_size, o->loader_threads, err)))
+                             r->batch, o->loader_threads, err)))
         return s;
     fingerprint(r);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/checkpoint.safetensors", o->out_dir);
@@ -144,13 +148,14 @@ static cnn_status train_body(run *r, cnn_error *err)
             return cnn_fail(err, CNN_ERR_IO, "--resume: no %s", r->ckpt_path);
         if ((s = train_checkpoint_stage(r->ckpt_path, &resume_stage, err)))
             return s;
-        r->csv = fopen(r->csv_path, "r+");
-    } else {
+        if (r->rank == 0)
+            r->csv = fopen(r->csv_path, "r+");
+    } else if (r->rank == 0) {
         r->csv = fopen(r->csv_path, "w");
         if (r->csv)
             fputs(CSV_HEADER, r->csv);
     }
-    if (!r->csv)
+    if (r->rank == 0 && !r->csv)
         return cnn_fail(err, CNN_ERR_IO, "cannot open %s", r->csv_path);
     cnn_rng_seed(&r->rng, train_derive_seed(o->seed, 0, 4));
 
@@ -194,6 +199,8 @@ static cnn_status train_body(run *r, cnn_error *err)
     /* the restored best weights: validation predictions for the threshold */
     if ((s = train_predict_val(r, err)))
         return s;
+    if (r->rank > 0)
+        return CNN_OK;
     double threshold = metrics_choose_threshold(r->val_prob, r->val_lab,
                                                 (size_t)r->n_val, o->min_sensitivity);
     fprintf(stderr, "threshold %.6f: highest validation specificity with "
@@ -229,12 +236,21 @@ cnn_status train_run(const train_options *o, cnn_error *err)
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    r.rank = dist_rank();
+    r.ranks = dist_size();
+    r.batch = o->batch_size / r.ranks;
+    r.info = r.rank == 0 ? stderr : fopen("/dev/null", "w");
+    if (!r.info)
+        return cnn_fail(err, CNN_ERR_IO, "cannot open /dev/null");
     r.frozen_base = o->backbone[0] != '\0';
     if (!o->no_augment)
         r.aug = o->aug;
     r.augment = any_augmentation(&r.aug);
     cnn_status s = train_check_options(o, r.augment, r.frozen_base, err);
-    if (!s && o->arch == CNN_ARCH_VGG16 && o->input_size >= 224)
+    if (!s && o->batch_size % r.ranks)
+        s = cnn_fail(err, CNN_ERR_ARG, "--batch-size %d does not split evenly "
+                     "over %d ranks", o->batch_size, r.ranks);
+    if (!s && r.rank == 0 && o->arch == CNN_ARCH_VGG16 && o->input_size >= 224)
         fprintf(stderr, "note: VGG16 at %dx%d costs about 31 GFLOP per image "
                 "forward (x3 to train); on 2 cores consider --input-size 112\n",
                 o->input_size, o->input_size);

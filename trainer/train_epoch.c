@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "distributed.h"
 #include "metrics.h"
 #include "progress.h"
 #include "train_run.h"
@@ -24,7 +25,7 @@ static void fill_input(cnn_net *net, const float *images, int count, int batch,
  * input (padded with zeros to the planned batch); *count images. */
 static cnn_status next_input(run *r, int *count, cnn_error *err)
 {
-    int b = r->o->batch_size, s = r->o->input_size;
+    int b = r->batch, s = r->o->input_size;
     cnn_status st = data_loader_next(r->loader, r->batch_images,
                                      r->batch_labels, count, err);
     if (!st && *count == 0)
@@ -34,18 +35,20 @@ static cnn_status next_input(run *r, int *count, cnn_error *err)
     return st;
 }
 
-/* GAP features [n, feat_c] of images idx[0..n) through the frozen base. */
+/* GAP features [n, feat_c] of images idx[0..n) through the frozen base:
+ * each rank computes its share, then all ranks hold all of them. */
 cnn_status train_extract_features(run *r, const int *idx, int n, float *feat,
                                   const char *label, cnn_error *err)
 {
-    const train_options *o = r->o;
-    int b = o->batch_size, s = o->input_size;
-    cnn_status st = cnn_net_plan(r->net, b, s, s, 0, err);
-    if (!st)
-        st = data_loader_start(r->loader, idx, n, NULL, 0, err);
+    int s = r->o->input_size;
+    long lo, hi;
+    dist_share(n, &lo, &hi);
+    cnn_status st = cnn_net_plan(r->net, r->batch, s, s, 0, err);
+    if (!st && hi > lo)
+        st = data_loader_start(r->loader, idx + lo, (int)(hi - lo), NULL, 0, err);
     progress p;
-    progress_start(&p, stderr, label, n);
-    for (int done = 0; !st && done < n;) {
+    progress_start(&p, r->info, label, hi - lo);
+    for (int done = (int)lo; !st && done < hi;) {
         int count;
         if ((st = next_input(r, &count, err)))
             break;
@@ -57,15 +60,21 @@ cnn_status train_extract_features(run *r, const int *idx, int n, float *feat,
         progress_advance(&p, count, NAN);
     }
     progress_finish(&p);
+    if (!st)
+        dist_gather_floats(feat, n, (size_t)r->feat_c);
     return st;
 }
 
 /* ---------------------------------------------------------------- passes */
 
-/* Forward/backward/update on the batch already in t's input. */
-static double train_step(run *r, cnn_net *t, const int *labels, int n,
-                         long *correct)
+/* Forward/backward/update on this rank's share of a global batch, already
+ * in t's input; returns the share's mean loss. The loss is a mean over
+ * the global batch: each share's gradient is scaled by share / global
+ * (a power of two for 2, 4, 8 ranks: exact), and the sum over ranks is
+ * the gradient one process computes. */
+static double train_step(run *r, cnn_net *t, const int *labels, long *correct)
 {
+    int n = r->batch;
     cnn_net_forward(t, 1);
     int per;
     const float *logits = cnn_net_output(t, &per);
@@ -74,8 +83,12 @@ static double train_step(run *r, cnn_net *t, const int *labels, int n,
         *correct += (logits[i] >= 0) == (labels[i] != 0);
     }
     double loss = cnn_bce_logits(n, logits, r->targets, r->class_w, r->dlogits);
+    const float share = (float)n / (float)r->o->batch_size;
+    for (int i = 0; share != 1.0f && i < n; i++)
+        r->dlogits[i] *= share;
     cnn_net_zero_grad(t);
     cnn_net_backward(t, r->dlogits);
+    dist_sum_floats(r->grads, r->grad_count);
     adam_step(&r->adam, r->lr, r->o->weight_decay);
     return loss;
 }
@@ -94,33 +107,37 @@ static void shuffle(cnn_rng *rng, int *a, int n)
 
 /* One pass over the training split in r->order. Full batches only: the
  * remainder (fewer than a batch) is skipped this epoch and lands elsewhere
- * in the next shuffle. */
+ * in the next shuffle. Each rank takes the images [first, first + share)
+ * of every global batch of B, in the order one process would use, and
+ * augments them as keyed by their place in the pass; dropout draws the
+ * masks of the whole global batch and keeps its share's. */
 static cnn_status train_epoch(run *r, double *loss, double *acc, long *images,
                               cnn_error *err)
 {
     const train_options *o = r->o;
-    int b = o->batch_size;
-    int batches = r->n_train / b;
+    int B = o->batch_size, b = r->batch, first = r->rank * b;
+    int batches = r->n_train / B;
     double loss_sum = 0;
     long correct = 0, seen = 0;
     cnn_status st = CNN_OK;
     *loss = *acc = NAN;
     *images = 0;
     cnn_net_seed(r->trained, train_derive_seed(o->seed, (uint64_t)r->epoch + 1, 2));
+    cnn_net_set_batch_share(r->trained, first, B);
     progress p;
-    progress_start(&p, stderr, "train", (long)batches * b);
+    progress_start(&p, r->info, "train", (long)batches * b);
     if (r->trained == r->head) {
         float *in = cnn_net_input(r->head);
         int lab[b];
         for (int k = 0; k < batches; k++) {
             for (int i = 0; i < b; i++) {
-                int pos = r->order[k * b + i];
+                int pos = r->order[k * B + first + i];
                 memcpy(in + (size_t)i * (size_t)r->feat_c,
                        r->train_feat + (size_t)pos * (size_t)r->feat_c,
                        (size_t)r->feat_c * sizeof(float));
                 lab[i] = r->train_lab[pos];
             }
-            double l = train_step(r, r->head, lab, b, &correct);
+            double l = train_step(r, r->head, lab, &correct);
             loss_sum += l * b;
             seen += b;
             progress_advance(&p, b, l);
@@ -130,10 +147,14 @@ static cnn_status train_epoch(run *r, double *loss, double *acc, long *images,
         int *idx = malloc((size_t)n * sizeof *idx);
         if (!idx)
             return cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
-        for (int i = 0; i < n; i++)
-            idx[i] = r->train_idx[r->order[i]];
-        st = data_loader_start(r->loader, idx, n, r->augment ? &r->aug : NULL,
-                               train_derive_seed(o->seed, (uint64_t)r->epoch + 1, 3), err);
+        for (int i = 0; i < n; i++) {
+            r->positions[i] = i / b * B + first + i % b;
+            idx[i] = r->train_idx[r->order[r->positions[i]]];
+        }
+        st = data_loader_start_share(r->loader, idx, r->positions, n,
+                                     r->augment ? &r->aug : NULL,
+                                     train_derive_seed(o->seed, (uint64_t)r->epoch + 1, 3),
+                                     err);
         while (!st && seen < n) {
             int count;
             if ((st = data_loader_next(r->loader, cnn_net_input(r->net),
@@ -144,7 +165,7 @@ static cnn_status train_epoch(run *r, double *loss, double *acc, long *images,
                               count, b);
                 break;
             }
-            double l = train_step(r, r->net, r->batch_labels, b, &correct);
+            double l = train_step(r, r->net, r->batch_labels, &correct);
             loss_sum += l * b;
             seen += b;
             progress_advance(&p, b, l);
@@ -152,20 +173,28 @@ static cnn_status train_epoch(run *r, double *loss, double *acc, long *images,
         free(idx);
     }
     progress_finish(&p);
+    if (st)
+        return st;
+    double sums[3] = {loss_sum, (double)correct, (double)seen};
+    dist_sum_doubles(sums, 3);
+    loss_sum = sums[0];
+    correct = (long)sums[1];
+    seen = (long)sums[2];
     *loss = seen ? loss_sum / (double)seen : NAN;
     *acc = seen ? (double)correct / (double)seen : NAN;
     *images = seen;
-    return st;
+    return CNN_OK;
 }
 
 static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* Probabilities of the validation split into r->val_prob: through the head
- * on cached features while the base is frozen, else through the network. */
+ * on cached features while the base is frozen (a few dense layers: every
+ * rank does all), else through the network (each rank its share, then all
+ * ranks hold all). */
 cnn_status train_predict_val(run *r, cnn_error *err)
 {
-    const train_options *o = r->o;
-    int b = o->batch_size;
+    int b = r->batch;
     cnn_status st = CNN_OK;
     if (r->stage == 1 && r->frozen_base) {
         if ((st = cnn_net_plan(r->head, b, 1, 1, r->trained == r->head, err)))
@@ -181,10 +210,13 @@ cnn_status train_predict_val(run *r, cnn_error *err)
         }
         return CNN_OK;
     }
+    long lo, hi;
+    dist_share(r->n_val, &lo, &hi);
     progress p;
-    progress_start(&p, stderr, "val", r->n_val);
-    st = data_loader_start(r->loader, r->val_idx, r->n_val, NULL, 0, err);
-    for (int done = 0; !st && done < r->n_val;) {
+    progress_start(&p, r->info, "val", hi - lo);
+    if (hi > lo)
+        st = data_loader_start(r->loader, r->val_idx + lo, (int)(hi - lo), NULL, 0, err);
+    for (int done = (int)lo; !st && done < hi;) {
         int count;
         if ((st = next_input(r, &count, err)))
             break;
@@ -196,6 +228,8 @@ cnn_status train_predict_val(run *r, cnn_error *err)
         progress_advance(&p, count, NAN);
     }
     progress_finish(&p);
+    if (!st)
+        dist_gather_floats(r->val_prob, r->n_val, 1);
     return st;
 }
 
@@ -215,6 +249,77 @@ static void val_scores(run *r, double *loss, double *acc, double *auc)
     *loss = sum / wsum;
     *acc = (double)correct / r->n_val;
     *auc = metrics_auc(r->val_prob, r->val_lab, (size_t)r->n_val);
+}
+
+/* The trained net's weight gradients as one buffer (the library keeps the
+ * unfrozen weights' gradients in one block in parameter order, network.h):
+ * one all-reduce per step sums them over the ranks. */
+static cnn_status find_gradient_block(run *r, cnn_error *err)
+{
+    r->grads = NULL;
+    r->grad_count = 0;
+    for (int i = 0; i < cnn_net_param_count(r->trained); i++) {
+        cnn_param *p = cnn_net_param(r->trained, i);
+        if (!p->grad)
+            continue;
+        if (!r->grads)
+            r->grads = p->grad;
+        if (p->grad != r->grads + r->grad_count)
+            return cnn_fail(err, CNN_ERR_ARG, "the gradient of %s is not where "
+                            "one block of gradients continues", p->name);
+        r->grad_count += p->count;
+    }
+    return CNN_OK;
+}
+
+/* Batch norm normalises each rank's share with the share's own statistics
+ * (per-rank batch norm), so each rank's running statistics drift apart:
+ * every epoch they are averaged, so that all ranks validate and save one
+ * model. (The average of the shares' variances leaves out the spread of
+ * their means.) */
+static void average_running_statistics(run *r)
+{
+    cnn_net *t = r->trained;
+    for (int i = 0; r->ranks > 1 && i < cnn_net_param_count(t); i++) {
+        cnn_param *p = cnn_net_param(t, i);
+        if (p->kind != CNN_PARAM_STATE || !param_is_trainable(t, p))
+            continue;
+        dist_sum_floats(p->data, p->count);
+        for (size_t k = 0; k < p->count; k++)
+            p->data[k] /= (float)r->ranks;
+    }
+}
+
+/* FNV-1a over the trainable parameters' bytes. */
+static uint64_t trainable_hash(cnn_net *t)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < cnn_net_param_count(t); i++) {
+        cnn_param *p = cnn_net_param(t, i);
+        if (!param_is_trainable(t, p))
+            continue;
+        const uint32_t *w = (const uint32_t *)p->data;
+        for (size_t k = 0; k < p->count; k++)
+            h = (h ^ w[k]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Every rank must hold rank 0's weights: a rank that drifted (a bug, a
+ * faulty node) would otherwise go unnoticed until results differ. */
+static cnn_status check_ranks_agree(run *r, cnn_error *err)
+{
+    if (r->ranks == 1)
+        return CNN_OK;
+    uint64_t mine = trainable_hash(r->trained), root = mine;
+    dist_broadcast(&root, sizeof root);
+    double differ = mine != root;
+    dist_sum_doubles(&differ, 1);
+    if (differ > 0)
+        return cnn_fail(err, CNN_ERR_ARG, "after epoch %d, %.0f of %d ranks hold "
+                        "weights that differ from rank 0's%s", r->epoch, differ,
+                        r->ranks, mine != root ? " (this rank among them)" : "");
+    return CNN_OK;
 }
 
 cnn_status train_stage_begin(run *r, int stage, double carried_best,
@@ -238,9 +343,11 @@ cnn_status train_stage_begin(run *r, int stage, double carried_best,
     r->lr = stage == 1 ? o->lr : o->finetune_lr;
     r->stage_max_epochs = stage == 1 ? o->epochs : o->finetune_epochs;
     if (r->trained == r->head)
-        s = cnn_net_plan(r->head, o->batch_size, 1, 1, 1, err);
+        s = cnn_net_plan(r->head, r->batch, 1, 1, 1, err);
     else
-        s = cnn_net_plan(r->net, o->batch_size, o->input_size, o->input_size, 1, err);
+        s = cnn_net_plan(r->net, r->batch, o->input_size, o->input_size, 1, err);
+    if (!s)
+        s = find_gradient_block(r, err);
     if (s)
         return s;
     es_monitor monitor;
@@ -281,10 +388,17 @@ cnn_status train_run_stage(run *r, cnn_error *err)
         long images;
         if ((s = train_epoch(r, &train_loss, &train_acc, &images, err)))
             return s;
+        average_running_statistics(r);
         double train_time = progress_now() - t0;
         if ((s = train_predict_val(r, err)))
             return s;
         val_scores(r, &val_loss, &val_acc, &val_auc);
+        /* decided on rank 0; every rank stops and restores alike */
+        double scores[3] = {val_loss, val_acc, val_auc};
+        dist_broadcast(scores, sizeof scores);
+        val_loss = scores[0];
+        val_acc = scores[1];
+        val_auc = scores[2];
         r->epoch++;
         r->stage_epoch++;
         double seconds = progress_now() - t0;
@@ -300,6 +414,10 @@ cnn_status train_run_stage(run *r, cnn_error *err)
                              val_acc, val_auc, r->lr, seconds,
                              train_time > 0 ? (double)images / train_time : 0,
                              improved};
+        if ((s = check_ranks_agree(r, err)))
+            return s;
+        if (r->rank > 0)
+            continue;
         progress_epoch_line(stdout, &sum);
         fprintf(r->csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%g,%.3f,%.2f\n", r->epoch,
                 r->stage, train_loss, train_acc, val_loss, val_acc, val_auc, r->lr,
@@ -308,7 +426,7 @@ cnn_status train_run_stage(run *r, cnn_error *err)
             return s;
     }
     if (r->es.stopped_epoch)
-        fprintf(stderr, "stage %d: early stop at epoch %d, best epoch %d (%s %.5f)\n",
+        fprintf(r->info, "stage %d: early stop at epoch %d, best epoch %d (%s %.5f)\n",
                 r->stage, r->es.stopped_epoch, r->es.best_epoch,
                 es_monitor_name(r->es.monitor), r->es.best_value);
     es_restore_best(&r->es);

@@ -121,12 +121,14 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
 {
     ckpt_tensor *ts;
     char *names;
-    int count, removed;
-    cnn_status s = cnn_st_remove_temporaries(r->ckpt_path, &removed, err);
+    int count, removed = 0;
+    /* rank 0 alone writes the run's files; every rank reads the checkpoint */
+    cnn_status s = r->rank ? CNN_OK
+                           : cnn_st_remove_temporaries(r->ckpt_path, &removed, err);
     if (s)
         return s;
     if (removed)
-        fprintf(stderr, "removed %d temporary file%s of a checkpoint save that "
+        fprintf(r->info, "removed %d temporary file%s of a checkpoint save that "
                 "was interrupted\n", removed, removed > 1 ? "s" : "");
     if ((s = checkpoint_tensors(r, &ts, &count, &names, err)))
         return s;
@@ -137,7 +139,7 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
     if (s)
         return s;
     if (!st.verified)
-        fprintf(stderr, "warning: %s has no checksum (written before "
+        fprintf(r->info, "warning: %s has no checksum (written before "
                 "checkpoints had one): resuming without verifying it\n",
                 r->ckpt_path);
     if (strcmp(st.fingerprint, r->fingerprint)) {
@@ -153,7 +155,7 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
     }
     memcpy(r->order, st.order, (size_t)r->n_train * sizeof(int));
     free(st.order);
-    if ((s = check_log_length(r, st.csv_offset, st.epoch, err)))
+    if (!r->rank && (s = check_log_length(r, st.csv_offset, st.epoch, err)))
         return s;
     r->epoch = st.epoch;
     r->stage_epoch = st.stage_epoch;
@@ -167,10 +169,10 @@ cnn_status train_load_checkpoint(run *r, cnn_error *err)
     r->pass_seconds = st.pass_seconds;
     r->images_trained = st.images_trained;
     /* the log continues from the checkpoint's epoch */
-    if (fflush(r->csv) || ftruncate(fileno(r->csv), st.csv_offset) ||
-        fseek(r->csv, st.csv_offset, SEEK_SET))
+    if (!r->rank && (fflush(r->csv) || ftruncate(fileno(r->csv), st.csv_offset) ||
+        fseek(r->csv, st.csv_offset, SEEK_SET)))
         return cnn_fail(err, CNN_ERR_IO, "cannot rewind %s", r->csv_path);
-    fprintf(stderr, "resumed from %s: epoch %d (stage %d, epoch %d of it)\n",
+    fprintf(r->info, "resumed from %s: epoch %d (stage %d, epoch %d of it)\n",
             r->ckpt_path, r->epoch, r->stage, r->stage_epoch);
     return CNN_OK;
 }

@@ -18,6 +18,13 @@
 
 typedef struct {
     const train_options *o;
+    /* Data-parallel ranks (distributed.h): each takes the share batch of
+     * every global batch of o->batch_size images; rank 0 alone writes. */
+    int rank, ranks, batch;
+    FILE *info;               /* progress and notes: stderr on rank 0, else
+                                 a sink */
+    float *grads;             /* the trained net's gradient block */
+    size_t grad_count;
     cnn_model *model;
     cnn_net *net;             /* the model's network */
     cnn_net *head;            /* the head alone, on GAP features; its weights
@@ -35,6 +42,7 @@ typedef struct {
     float *val_prob;
     float *targets, *dlogits;      /* [batch] */
     float *batch_images;           /* loader output [batch, 3, S, S] */
+    int *positions;                /* [n_train] a pass's augmentation keys */
     int *batch_labels;
     int stage, stage_epoch, stage_max_epochs, epoch;
     int changed_after;        /* layers of net after this one have been

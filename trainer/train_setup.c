@@ -118,7 +118,7 @@ static cnn_status load_backbone(run *r, cnn_error *err)
     }
     cnn_st_close(f);
     if (!s)
-        fprintf(stderr, "backbone: %d tensors up to %s from %s\n", copied,
+        fprintf(r->info, "backbone: %d tensors up to %s from %s\n", copied,
                 o->head_attach, o->backbone);
     return s;
 }
@@ -152,7 +152,7 @@ cnn_status train_setup_model(run *r, cnn_error *err)
         if ((s = load_backbone(r, err)))
             return s;
     } else {
-        fprintf(stderr, "backbone: none, training from scratch (He init)\n");
+        fprintf(r->info, "backbone: none, training from scratch (He init)\n");
     }
     if ((s = cnn_net_keep(r->net, GAP_LAYER, CNN_KEEP_OUTPUT, err)))
         return s;
@@ -182,12 +182,13 @@ cnn_status train_setup_data(run *r, cnn_error *err)
     r->val_lab = malloc((size_t)r->n_val * sizeof(int));
     r->val_prob = malloc((size_t)r->n_val * sizeof(float));
     r->order = malloc((size_t)r->n_train * sizeof(int));
+    r->positions = malloc((size_t)r->n_train * sizeof(int));
     r->targets = malloc((size_t)o->batch_size * sizeof(float));
     r->dlogits = malloc((size_t)o->batch_size * sizeof(float));
     r->batch_labels = malloc((size_t)o->batch_size * sizeof(int));
     r->batch_images = malloc((size_t)o->batch_size * 3 * (size_t)o->input_size *
                              (size_t)o->input_size * sizeof(float));
-    if (!r->train_lab || !r->val_lab || !r->val_prob || !r->order ||
+    if (!r->train_lab || !r->val_lab || !r->val_prob || !r->order || !r->positions ||
         !r->targets || !r->dlogits || !r->batch_labels || !r->batch_images)
         return cnn_fail(err, CNN_ERR_NOMEM, "out of memory");
     long count[2] = {0, 0}, vcount[2] = {0, 0};
@@ -202,11 +203,11 @@ cnn_status train_setup_data(run *r, cnn_error *err)
     for (int c = 0; c < 2; c++)
         r->class_w[c] = o->class_weights
                             ? (float)r->n_train / (2.0f * (float)count[c]) : 1.0f;
-    fprintf(stderr, "data: %d images in %s; train %d (NORMAL %ld, PNEUMONIA %ld), "
+    fprintf(r->info, "data: %d images in %s; train %d (NORMAL %ld, PNEUMONIA %ld), "
             "validation %d (NORMAL %ld, PNEUMONIA %ld), grouped by patient\n",
             r->data.count, dir, r->n_train, count[0], count[1], r->n_val,
             vcount[0], vcount[1]);
-    fprintf(stderr, "class weights: NORMAL %.3f, PNEUMONIA %.3f\n", r->class_w[0],
+    fprintf(r->info, "class weights: NORMAL %.3f, PNEUMONIA %.3f\n", r->class_w[0],
             r->class_w[1]);
     return CNN_OK;
 }
