@@ -6,6 +6,8 @@
 #   make run         set up (Debian packages, build, pretrained weights) and
 #                    serve the app on http://127.0.0.1:8080/
 #   make setup       the set-up part alone
+#   make install     [PREFIX=/usr/local] [DESTDIR=] programs, page and model
+#                    (mk/install.mk); make uninstall removes them
 # CFLAGS, LDFLAGS and CC can be overridden on the command line.
 
 CC      ?= cc
