@@ -10,7 +10,8 @@
  * RSS of a batch-1 InceptionV3@299 forward from a model file (measured in a
  * child process: `bench_models --rss FILE`).
  *
- *   build/opt/bench/bench_models [--quick] [--reps N]   (5 by default)
+ *   build/opt/bench/bench_models [--quick] [--reps N] [--only ARCH:SIZE:BATCH[:MEASURE]]
+ *   (5 repetitions by default; --only vgg16:224:1:fwd runs one row)
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -299,18 +300,39 @@ static void peak_rss(const char *self)
 
 #define MAX_REPS 50
 
+/* Whether --only SPEC (ARCH:SIZE:BATCH, optionally :MEASURE) selects the
+ * row; measure -1 asks whether any measure of it is selected. */
+static int row_selected(const char *spec, const char *arch, int size, int batch,
+                        int measure)
+{
+    if (!spec)
+        return 1;
+    char row[64];
+    snprintf(row, sizeof row, "%s:%d:%d", arch, size, batch);
+    size_t len = strlen(row);
+    if (strncmp(spec, row, len) != 0)
+        return 0;
+    if (spec[len] == '\0' || measure < 0)
+        return spec[len] == '\0' || spec[len] == ':';
+    return spec[len] == ':' && strcmp(spec + len + 1, MEASURE_NAME[measure]) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--rss") == 0)
         return rss_child(argv[2]);
     int quick = 0, reps = 5;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_models [--quick] [--reps N]\n");
+            fprintf(stderr, "usage: bench_models [--quick] [--reps N] "
+                            "[--only ARCH:SIZE:BATCH[:fwd|full|frozen]]\n");
             return 2;
         }
     }
@@ -343,13 +365,15 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (size_t b = 0; b < 2; b++) {
             int batch = batches[b];
-            if (quick && batch > 1)
+            if ((quick && batch > 1) || !row_selected(only, cases[c].arch, cases[c].size, batch, -1))
                 continue;
             ours o;
             ours_open(&o, cases[c].arch, cases[c].size, batch);
             torch_proc tp;
             int have_torch = torch && torch_open(&tp, cases[c].arch, cases[c].size, batch);
             for (int m = 0; m < MEASURES; m++) {
+                if (!row_selected(only, cases[c].arch, cases[c].size, batch, m))
+                    continue;
                 double mine[MAX_REPS], theirs[MAX_REPS], ratio[MAX_REPS];
                 ours_time(&o, m); /* warm-up: plan, caches, first touch */
                 if (have_torch)

@@ -72,42 +72,79 @@ size_t cnn_wino_filter_floats(const cnn_conv_shape *s)
     return (size_t)CNN_WINO_POINTS * s->out_c * s->in_c;
 }
 
+/* Filters are transformed in tiles of FR rows x FC columns of U (rows are
+ * output channels k for the forward filter, input channels c for the
+ * rotated one), read from the weight tensor and written as rows of FC
+ * contiguous floats, with the arithmetic vectorized over the tile's
+ * channel pairs. In double: F(4x4, 3x3) amplifies rounding, and a float
+ * transform doubled the error of the network's finite-difference check. */
+#define FR 8
+#define FC 16
+#define FLANES (FR * FC)
+
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
                      const float *scale, int rotate, float *U)
 {
     assert(cnn_wino_applicable(s) && weight && U && !(rotate && scale));
-    static const double G[6][3] = {
-        {1.0 / 4, 0, 0},
-        {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-        {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-        {1.0 / 24, 1.0 / 12, 1.0 / 6},
-        {1.0 / 24, -1.0 / 12, 1.0 / 6},
-        {0, 0, 1}};
+    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
     const int K = s->out_c, C = s->in_c;
-    /* forward: U[xi][k][c]; rotated: U[xi][c][k] */
+    /* U[xi][row][col]: [k][c] forward, [c][k] rotated */
+    const int nrows = rotate ? C : K, ncols = rotate ? K : C;
+    const int row_tiles = (nrows + FR - 1) / FR, col_tiles = (ncols + FC - 1) / FC;
     const size_t plane = (size_t)K * C;
-#pragma omp parallel for schedule(static) if (plane >= 4096)
-    for (int k = 0; k < K; k++) {
-        const double sc = scale ? scale[k] : 1.0;
-        for (int c = 0; c < C; c++) {
-            const float *w = weight + ((size_t)k * C + c) * 9;
-            double g[3][3], t[6][3];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
-                    g[i][j] = rotate ? w[(2 - i) * 3 + (2 - j)] : w[i * 3 + j];
-            for (int a = 0; a < 6; a++)
-                for (int j = 0; j < 3; j++)
-                    t[a][j] = G[a][0] * g[0][j] + G[a][1] * g[1][j] +
-                              G[a][2] * g[2][j];
-            const size_t at = rotate ? (size_t)c * K + k : (size_t)k * C + c;
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) {
-                    double u = t[a][0] * G[b][0] + t[a][1] * G[b][1] +
-                               t[a][2] * G[b][2];
-                    U[(size_t)(a * 6 + b) * plane + at] = (float)(u * sc);
+#pragma omp parallel for collapse(2) schedule(static) if (plane >= 4096)
+    for (int rt = 0; rt < row_tiles; rt++)
+        for (int ct = 0; ct < col_tiles; ct++) {
+            const int r0 = rt * FR, c0 = ct * FC;
+            const int nr = nrows - r0 < FR ? nrows - r0 : FR;
+            const int nc = ncols - c0 < FC ? ncols - c0 : FC;
+            double g[9][FLANES], t[6][3][FLANES], u[6][FLANES];
+            float out[36][FLANES];
+            for (int r = 0; r < FR; r++)
+                for (int col = 0; col < FC; col++) {
+                    const int l = r * FC + col, inside = r < nr && col < nc;
+                    const int k = rotate ? c0 + col : r0 + r;
+                    const int c = rotate ? r0 + r : c0 + col;
+                    const float *w = weight + (inside ? ((size_t)k * C + c) * 9 : 0);
+                    for (int ij = 0; ij < 9; ij++)
+                        g[ij][l] = inside ? w[rotate ? 8 - ij : ij] : 0.0;
                 }
+            /* t = G g (over rows), then each row a of t G^T (over columns) */
+            for (int j = 0; j < 3; j++)
+#pragma omp simd
+                for (int l = 0; l < FLANES; l++) {
+                    double g0 = g[j][l], g1 = g[3 + j][l], g2 = g[6 + j][l];
+                    t[0][j][l] = 0.25 * g0;
+                    t[1][j][l] = -q * (g0 + g1 + g2);
+                    t[2][j][l] = -q * (g0 - g1 + g2);
+                    t[3][j][l] = t24 * g0 + e * g1 + q * g2;
+                    t[4][j][l] = t24 * g0 - e * g1 + q * g2;
+                    t[5][j][l] = g2;
+                }
+            for (int a = 0; a < 6; a++) {
+#pragma omp simd
+                for (int l = 0; l < FLANES; l++) {
+                    double g0 = t[a][0][l], g1 = t[a][1][l], g2 = t[a][2][l];
+                    u[0][l] = 0.25 * g0;
+                    u[1][l] = -q * (g0 + g1 + g2);
+                    u[2][l] = -q * (g0 - g1 + g2);
+                    u[3][l] = t24 * g0 + e * g1 + q * g2;
+                    u[4][l] = t24 * g0 - e * g1 + q * g2;
+                    u[5][l] = g2;
+                }
+                for (int b = 0; b < 6; b++)
+#pragma omp simd
+                    for (int l = 0; l < FLANES; l++) {
+                        const int r = l / FC;
+                        const double sc = scale && r < nr ? scale[r0 + r] : 1.0;
+                        out[a * 6 + b][l] = (float)(u[b][l] * sc);
+                    }
+            }
+            for (int xi = 0; xi < 36; xi++)
+                for (int r = 0; r < nr; r++)
+                    memcpy(U + xi * plane + (size_t)(r0 + r) * ncols + c0,
+                           &out[xi][r * FC], sizeof(float) * nc);
         }
-    }
 }
 
 /* Tiles processed per chunk for n images (even chunks). */
