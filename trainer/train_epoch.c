@@ -88,7 +88,9 @@ static double train_step(run *r, cnn_net *t, const int *labels, long *correct)
         r->dlogits[i] *= share;
     cnn_net_zero_grad(t);
     cnn_net_backward(t, r->dlogits);
+    double start = progress_now();
     dist_sum_floats(r->grads, r->grad_count);
+    r->reduce_seconds += progress_now() - start;
     adam_step(&r->adam, r->lr, r->o->weight_decay);
     return loss;
 }
@@ -124,6 +126,7 @@ static cnn_status train_epoch(run *r, double *loss, double *acc, long *images,
     *images = 0;
     cnn_net_seed(r->trained, train_derive_seed(o->seed, (uint64_t)r->epoch + 1, 2));
     cnn_net_set_batch_share(r->trained, first, B);
+    r->reduce_seconds = 0;
     progress p;
     progress_start(&p, r->info, "train", (long)batches * b);
     if (r->trained == r->head) {
@@ -390,6 +393,12 @@ cnn_status train_run_stage(run *r, cnn_error *err)
             return s;
         average_running_statistics(r);
         double train_time = progress_now() - t0;
+        /* what overlapping the reduction with backward could win at most */
+        if (r->ranks > 1)
+            fprintf(r->info, "gradient all-reduce: %.1f s of the %.1f s pass (%.0f%%), "
+                    "%.1f MB per step\n", r->reduce_seconds, train_time,
+                    100 * r->reduce_seconds / train_time,
+                    (double)r->grad_count * sizeof(float) / 1e6);
         if ((s = train_predict_val(r, err)))
             return s;
         val_scores(r, &val_loss, &val_acc, &val_auc);

@@ -25,6 +25,7 @@ typedef struct {
                                  a sink */
     float *grads;             /* the trained net's gradient block */
     size_t grad_count;
+    double reduce_seconds;    /* this epoch's wait in the all-reduce */
     cnn_model *model;
     cnn_net *net;             /* the model's network */
     cnn_net *head;            /* the head alone, on GAP features; its weights
