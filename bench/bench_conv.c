@@ -187,7 +187,7 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
     if (wino) {
         double w = flops / best[3] * 1e-9;
         printf("   %7.1f %5.2fx  %s", w, w / fwd,
-               cnn_wino_preferred(&s, n) ? "winograd" : "im2col");
+               cnn_wino_preferred(&s, n, 0) ? "winograd" : "im2col");
         free(b.U), free(b.wws);
     }
     printf("\n");

@@ -334,7 +334,7 @@ static cnn_status place_items(cnn_net *net, size_t *arena_floats, cnn_error *err
 
 /* Which convolutions run Winograd: $CNN_WINOGRAD=0 none, =all every one
  * that can, else (the default) those cnn_wino_preferred picks. */
-static void choose_algorithms(cnn_net *net, int batch)
+static void choose_algorithms(cnn_net *net, int batch, int training)
 {
     const char *env = getenv("CNN_WINOGRAD");
     int mode = !env || !*env ? 1 : strcmp(env, "0") == 0 ? 0
@@ -345,7 +345,7 @@ static void choose_algorithms(cnn_net *net, int batch)
         l->wino_u = NULL;
         l->wino = l->kind == LAYER_CONV &&
                   (mode == 2 ? cnn_wino_applicable(&l->conv)
-                   : mode == 1 ? cnn_wino_preferred(&l->conv, batch) : 0);
+                   : mode == 1 ? cnn_wino_preferred(&l->conv, batch, training && !l->frozen) : 0);
     }
 }
 
@@ -437,12 +437,11 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     if (st != CNN_OK)
         return st;
     net->plan_batch = batch;
-    choose_algorithms(net, batch);
-
     for (int i = 0; i < L; i++) {
         net->layers[i].consumers = 0;
         net->layers[i].frozen = i <= net->frozen_until;
     }
+    choose_algorithms(net, batch, training);
     for (int i = 0; i < L; i++)
         for (int k = 0; k < net->layers[i].ninputs; k++)
             net->layers[net->layers[i].inputs[k]].consumers++;

@@ -32,8 +32,9 @@ int cnn_wino_applicable(const cnn_conv_shape *s);
 
 /* The rule the network uses: Winograd for applicable shapes with enough
  * channels and tiles (n images) that its cheaper arithmetic pays for the
- * transforms; im2col + sgemm otherwise. */
-int cnn_wino_preferred(const cnn_conv_shape *s, int n);
+ * transforms, counting, when the layer is trained, the filter transforms
+ * of every step; im2col + sgemm otherwise. */
+int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained);
 
 /* The shape of the backward-data pass of s as a forward convolution:
  * dy [out_c, out_h, out_w] -> dx [in_c, in_h, in_w], padding 2 - pad. */

@@ -277,7 +277,7 @@ START_TEST(network_shapes_match_im2col)
                "backward-data %.2e  %s\n",
                where[k], s->in_c, s->out_c, s->in_h, s->in_w, s->pad_top,
                s->pad_left, fwd, bwd,
-               cnn_wino_preferred(s, 1) ? "winograd" : "im2col");
+               cnn_wino_preferred(s, 1, 0) ? "winograd" : "im2col");
         ck_assert_msg(fwd <= 1e-4, "forward %d->%d %dx%d: %g", s->in_c,
                       s->out_c, s->in_h, s->in_w, fwd);
         ck_assert_msg(bwd <= 1e-4, "backward %d->%d %dx%d: %g", s->in_c,
@@ -289,19 +289,26 @@ START_TEST(network_shapes_match_im2col)
 END_TEST
 
 /* The rule: VGG16's first layer (3 input channels) and 1-image maps of a
- * few tiles stay on im2col; the others take Winograd. */
+ * few tiles stay on im2col; the others take Winograd, except layers being
+ * trained on fewer than 32 tiles (their filter transforms cost more). */
 START_TEST(rule_picks_by_channels_and_tiles)
 {
     cnn_conv_shape s;
     ck_assert_int_eq(cnn_conv_shape_init(&s, 3, 224, 224, 64, 3, 3, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
-    ck_assert(!cnn_wino_preferred(&s, 1));
+    ck_assert(!cnn_wino_preferred(&s, 1, 0));
     ck_assert_int_eq(cnn_conv_shape_init(&s, 64, 224, 224, 64, 3, 3, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
-    ck_assert(cnn_wino_preferred(&s, 1));
+    ck_assert(cnn_wino_preferred(&s, 1, 0));
+    ck_assert(cnn_wino_preferred(&s, 1, 1));
+    ck_assert_int_eq(cnn_conv_shape_init(&s, 512, 14, 14, 512, 3, 3, 1, 1,
+                                         CNN_PAD_SAME, NULL), CNN_OK);
+    ck_assert(cnn_wino_preferred(&s, 1, 0));  /* 16 tiles */
+    ck_assert(!cnn_wino_preferred(&s, 1, 1));
+    ck_assert(cnn_wino_preferred(&s, 2, 1));  /* 32 tiles */
     ck_assert_int_eq(cnn_conv_shape_init(&s, 64, 224, 224, 64, 3, 3, 2, 2,
                                          CNN_PAD_SAME, NULL), CNN_OK);
-    ck_assert(!cnn_wino_applicable(&s) && !cnn_wino_preferred(&s, 1));
+    ck_assert(!cnn_wino_applicable(&s) && !cnn_wino_preferred(&s, 1, 0));
     ck_assert_int_eq(cnn_conv_shape_init(&s, 64, 8, 8, 64, 1, 3, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
     ck_assert(!cnn_wino_applicable(&s));
