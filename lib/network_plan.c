@@ -188,10 +188,17 @@ static void plan_items(cnn_net *net, int training)
             conv_ws = (size_t)l->c; /* the batch norm's scale */
         if (l->wino) {
             /* the filter lives with the plan; backward-data transforms the
-             * rotated filter into the workspace, before its chunks */
+             * rotated filter into the workspace, before its chunks, and the
+             * weight gradient keeps its transformed sum there */
             use_item(&wino[i], cnn_wino_filter_floats(&l->conv) +
                                    (l->fused_bn ? (size_t)l->c : 0), 0, INF);
             size_t f = cnn_wino_workspace_floats(&l->conv, net->plan_batch);
+            if (training && !l->frozen) {
+                size_t fw = cnn_wino_filter_grad_workspace_floats(&l->conv,
+                                                                  net->plan_batch);
+                if (fw > f)
+                    f = fw;
+            }
             if (training && l->dx_needed[0]) {
                 cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
                 size_t fb = cnn_wino_filter_floats(&b) +

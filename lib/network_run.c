@@ -363,11 +363,14 @@ static void backward_layer(cnn_net *net, net_layer *l)
     case LAYER_CONV: {
         const float *dz = through_activation(net, l, dy);
         const float *w = param_data(net, l->param.kernel);
-        /* weight gradient by im2col; Winograd's dx: dz convolved with the
-         * rotated filter, transformed into the workspace */
+        /* Winograd's weight gradient and dx (dz convolved with the rotated
+         * filter, transformed into the workspace) after im2col's bias */
+        float *dw = param_grad(net, l->param.kernel);
         cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
-                            param_grad(net, l->param.kernel),
+                            l->wino ? NULL : dw,
                             param_grad(net, l->param.bias), net->workspace);
+        if (l->wino && dw)
+            cnn_wino_backward_filter(&l->conv, n, x, dz, dw, net->workspace);
         if (l->wino && dx) {
             cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
             float *U = net->workspace;

@@ -52,10 +52,11 @@ int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained)
     long long tiles = (long long)n * tiles_h(s) * tiles_w(s);
     if (s->in_c < 16 || s->out_c < 16 || tiles < 16)
         return 0;
-    /* A layer being trained transforms its filter twice a step (forward,
-     * rotated): about 160 ns per channel pair on one core, the time of
-     * some 12000 sgemm flops, against 2 x 216 flops saved per pair and
-     * tile by its two passes; so it needs about 32 tiles. */
+    /* A layer being trained transforms filters three times a step (the
+     * forward and rotated filters, the weight gradient back): about 200 ns
+     * per channel pair on one core, the time of some 15000 sgemm flops,
+     * against 3 x 216 flops saved per pair and tile by its three passes;
+     * so it needs about 32 tiles. */
     return !trained || tiles >= 32;
 }
 
@@ -399,4 +400,147 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                         M + (size_t)xi * K * nt, nt);
         output_transform(s, M, t0, nt, &st, y);
     }
+}
+
+/* dM [36][K][nt] = A dY A^T for the 4x4 tiles [t0, t0 + nt) of dy (zeros
+ * beyond the output's edge): the adjoint of the output transform. */
+static void gradient_transform(const cnn_conv_shape *s, const float *dy,
+                               long long t0, int nt, float *dM)
+{
+    const int K = s->out_c, OH = s->out_h, OW = s->out_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)K * nt;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
+    for (int k = 0; k < K; k++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float d[4][4][LANES], u[6][4][LANES], m[6][6][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            for (int l = 0; l < LANES; l++) {
+                tile_pos p = l < lanes ? locate(s, t0 + j0 + l) : (tile_pos){0, OH, OW};
+                const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) {
+                        const int yy = p.oy + i, xx = p.ox + j;
+                        d[i][j][l] = yy < OH && xx < OW ? plane[(size_t)yy * OW + xx] : 0.0f;
+                    }
+            }
+            /* u = A d (over rows), m = u A^T (over columns); A's rows are
+             * the points 0, 1, -1, 2, -2 and infinity */
+            for (int j = 0; j < 4; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float d0 = d[0][j][l], d1 = d[1][j][l], d2 = d[2][j][l],
+                          d3 = d[3][j][l];
+                    float ev = d0 + d2, od = d1 + d3;
+                    float ev2 = d0 + 4.0f * d2, od2 = 2.0f * d1 + 8.0f * d3;
+                    u[0][j][l] = d0;
+                    u[1][j][l] = ev + od;
+                    u[2][j][l] = ev - od;
+                    u[3][j][l] = ev2 + od2;
+                    u[4][j][l] = ev2 - od2;
+                    u[5][j][l] = d3;
+                }
+            for (int i = 0; i < 6; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float d0 = u[i][0][l], d1 = u[i][1][l], d2 = u[i][2][l],
+                          d3 = u[i][3][l];
+                    float ev = d0 + d2, od = d1 + d3;
+                    float ev2 = d0 + 4.0f * d2, od2 = 2.0f * d1 + 8.0f * d3;
+                    m[i][0][l] = d0;
+                    m[i][1][l] = ev + od;
+                    m[i][2][l] = ev - od;
+                    m[i][3][l] = ev2 + od2;
+                    m[i][4][l] = ev2 - od2;
+                    m[i][5][l] = d3;
+                }
+            float *dst = dM + (size_t)k * nt + j0;
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    float *v = dst + (size_t)(i * 6 + j) * point_stride;
+                    for (int l = 0; l < lanes; l++)
+                        v[l] = m[i][j][l];
+                }
+        }
+}
+
+/* dweight [K][C][3][3] += G^T dU G: the adjoint of the filter transform,
+ * in double like it, vectorized over runs of FLANES channel pairs. */
+static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
+                                      float *dweight)
+{
+    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    const long long runs = (long long)((plane + FLANES - 1) / FLANES);
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (long long run = 0; run < runs; run++) {
+        const size_t p0 = (size_t)run * FLANES;
+        const int lanes = plane - p0 < FLANES ? (int)(plane - p0) : FLANES;
+        double t[3][6][FLANES], g[9][FLANES];
+        /* t[i][b] = sum_a G[a][i] dU[a][b] (G's columns over the rows a) */
+        for (int b = 0; b < 6; b++) {
+            double u[6][FLANES];
+            for (int a = 0; a < 6; a++) {
+                const float *src = dU + (size_t)(a * 6 + b) * plane + p0;
+                for (int l = 0; l < FLANES; l++)
+                    u[a][l] = l < lanes ? src[l] : 0.0;
+            }
+#pragma omp simd
+            for (int l = 0; l < FLANES; l++) {
+                double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l],
+                       u4 = u[4][l], u5 = u[5][l];
+                t[0][b][l] = 0.25 * u0 - q * (u1 + u2) + t24 * (u3 + u4);
+                t[1][b][l] = q * (u2 - u1) + e * (u3 - u4);
+                t[2][b][l] = -q * (u1 + u2) + q * (u3 + u4) + u5;
+            }
+        }
+        /* g[i][j] = sum_b t[i][b] G[b][j] */
+        for (int i = 0; i < 3; i++)
+#pragma omp simd
+            for (int l = 0; l < FLANES; l++) {
+                double u0 = t[i][0][l], u1 = t[i][1][l], u2 = t[i][2][l],
+                       u3 = t[i][3][l], u4 = t[i][4][l], u5 = t[i][5][l];
+                g[i * 3 + 0][l] = 0.25 * u0 - q * (u1 + u2) + t24 * (u3 + u4);
+                g[i * 3 + 1][l] = q * (u2 - u1) + e * (u3 - u4);
+                g[i * 3 + 2][l] = -q * (u1 + u2) + q * (u3 + u4) + u5;
+            }
+        for (int l = 0; l < lanes; l++) {
+            float *dw = dweight + (p0 + l) * 9;
+            for (int ij = 0; ij < 9; ij++)
+                dw[ij] += (float)g[ij][l];
+        }
+    }
+}
+
+size_t cnn_wino_filter_grad_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_filter_floats(s) + cnn_wino_workspace_floats(s, n);
+}
+
+void cnn_wino_backward_filter(const cnn_conv_shape *s, int n, const float *x,
+                              const float *dy, float *dweight, float *workspace)
+{
+    assert(cnn_wino_applicable(s) && n >= 0 && x && dy && dweight && workspace);
+    if (n == 0)
+        return;
+    const int K = s->out_c, C = s->in_c;
+    const long long total = (long long)n * tiles_h(s) * tiles_w(s);
+    const int chunk = chunk_tiles(s, n);
+    float *dU = workspace;
+    float *V = dU + cnn_wino_filter_floats(s);
+    for (long long t0 = 0; t0 < total; t0 += chunk) {
+        const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
+        float *dM = V + (size_t)CNN_WINO_POINTS * C * nt;
+        input_transform(s, x, t0, nt, V);
+        gradient_transform(s, dy, t0, nt, dM);
+        const float beta = t0 == 0 ? 0.0f : 1.0f;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
+                        1.0f, dM + (size_t)xi * K * nt, nt,
+                        V + (size_t)xi * C * nt, nt, beta,
+                        dU + (size_t)xi * K * C, C);
+    }
+    filter_gradient_transform(s, dU, dweight);
 }

@@ -68,4 +68,16 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                          const float *scale, const float *beta, int relu,
                          float *y, float *workspace);
 
+/* Floats of workspace cnn_wino_backward_filter needs for n images: the
+ * transformed gradient [36][out_c][in_c] and a forward's workspace. */
+size_t cnn_wino_filter_grad_workspace_floats(const cnn_conv_shape *s, int n);
+
+/* The weight gradient by the same transforms: with V the transformed
+ * input tiles and dM = A dY A^T the transformed output gradient tiles,
+ *   dU_xi [out_c, in_c] = sum over tiles of dM_xi x V_xi^T   (sgemm)
+ * and dweight += G^T dU G. x [n, in_c, in_h, in_w], dy [n, out_c, out_h,
+ * out_w]; dweight [out_c][in_c][3][3] is accumulated. */
+void cnn_wino_backward_filter(const cnn_conv_shape *s, int n, const float *x,
+                              const float *dy, float *dweight, float *workspace);
+
 #endif

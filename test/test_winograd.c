@@ -252,8 +252,11 @@ START_TEST(network_shapes_match_im2col)
         size_t w1 = cnn_wino_workspace_floats(s, 1);
         size_t w2 = cnn_wino_workspace_floats(&bs, 1);
         ws = ws > w1 ? ws : w1;
+        size_t w3 = cnn_wino_filter_grad_workspace_floats(s, 1);
         ws = ws > w2 ? ws : w2;
+        ws = ws > w3 ? ws : w3;
         float *x = alloc_floats(xc), *w = alloc_floats(wc);
+        float *dw = alloc_floats(wc), *dwref = alloc_floats(wc);
         float *b = alloc_floats(s->out_c), *dy = alloc_floats(yc);
         float *y = alloc_floats(yc), *ref = alloc_floats(yc);
         float *dx = alloc_floats(xc), *dxref = alloc_floats(xc);
@@ -273,17 +276,25 @@ START_TEST(network_shapes_match_im2col)
         cnn_wino_filter(s, w, NULL, 1, U);
         cnn_wino_forward(&bs, 1, dy, U, NULL, 0, dx, work);
         double bwd = relative_error(dx, dxref, xc);
+        /* accumulated into what is there */
+        fill_uniform(dwref, wc, -0.5f, 0.5f, 53u + k);
+        memcpy(dw, dwref, wc * sizeof(float));
+        cnn_conv2d_backward(s, 1, x, w, dy, NULL, dwref, NULL, work);
+        cnn_wino_backward_filter(s, 1, x, dy, dw, work);
+        double dwe = relative_error(dw, dwref, wc);
         printf("  %-12s %4d -> %4d  %3dx%-3d pad %d,%d: forward %.2e  "
-               "backward-data %.2e  %s\n",
+               "backward-data %.2e  weights %.2e  %s\n",
                where[k], s->in_c, s->out_c, s->in_h, s->in_w, s->pad_top,
-               s->pad_left, fwd, bwd,
+               s->pad_left, fwd, bwd, dwe,
                cnn_wino_preferred(s, 1, 0) ? "winograd" : "im2col");
+        ck_assert_msg(dwe <= 1e-4, "weight gradient %d->%d %dx%d: %g", s->in_c,
+                      s->out_c, s->in_h, s->in_w, dwe);
         ck_assert_msg(fwd <= 1e-4, "forward %d->%d %dx%d: %g", s->in_c,
                       s->out_c, s->in_h, s->in_w, fwd);
         ck_assert_msg(bwd <= 1e-4, "backward %d->%d %dx%d: %g", s->in_c,
                       s->out_c, s->in_h, s->in_w, bwd);
         free(x), free(w), free(b), free(dy), free(y), free(ref);
-        free(dx), free(dxref), free(work), free(U);
+        free(dx), free(dxref), free(work), free(U), free(dw), free(dwref);
     }
 }
 END_TEST
