@@ -58,21 +58,30 @@ void dist_share(long n, long *lo, long *hi)
     share_of(rank, n, lo, hi);
 }
 
-/* MPI counts are ints: big buffers go in pieces. */
+/* Sums go in pieces of 4 MB: Open MPI's all-reduce allocates a temporary
+ * as large as its message, and glibc serves one above its mmap threshold
+ * (32 MB at most) with fresh pages every time; their page faults made one
+ * 87 MB all-reduce (InceptionV3's gradients) take 500 ms between two
+ * processes here, against 24 ms in pieces reused from the heap
+ * (bench/bench_allreduce.c). */
+enum { SUM_PIECE_BYTES = 1 << 22 };
+/* MPI counts are ints: broadcasts go in pieces too. */
 enum { PIECE = 1 << 28 };
 
 void dist_sum_floats(float *buf, size_t count)
 {
-    for (size_t at = 0; size > 1 && at < count; at += PIECE) {
-        int n = count - at < PIECE ? (int)(count - at) : PIECE;
+    const size_t piece = SUM_PIECE_BYTES / sizeof(float);
+    for (size_t at = 0; size > 1 && at < count; at += piece) {
+        int n = (int)(count - at < piece ? count - at : piece);
         MPI_Allreduce(MPI_IN_PLACE, buf + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
 }
 
 void dist_sum_doubles(double *buf, size_t count)
 {
-    for (size_t at = 0; size > 1 && at < count; at += PIECE) {
-        int n = count - at < PIECE ? (int)(count - at) : PIECE;
+    const size_t piece = SUM_PIECE_BYTES / sizeof(double);
+    for (size_t at = 0; size > 1 && at < count; at += piece) {
+        int n = (int)(count - at < piece ? count - at : piece);
         MPI_Allreduce(MPI_IN_PLACE, buf + at, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     }
 }
