@@ -112,7 +112,7 @@ disown "$job"
 # rank 1: the child of mpirun whose environment says so
 rank1=
 while [ -z "$rank1" ] && kill -0 "$job" 2>/dev/null; do
-    for pid in $(cat "/proc/$job/task/$job/children" 2>/dev/null); do
+    for pid in $(cat "/proc/$job/task/$job/children" 2>/dev/null || pgrep -P "$job"); do
         tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null \
             | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$pid
     done
