@@ -159,7 +159,8 @@ static void train_usage(const option *opts, int n)
            "       trainer originals --model-file F --originals DIR --copies DIR [options]\n"
            "       trainer border-mass --model-file F (--data DIR | --split DIR) [options]\n"
            "       trainer fit-gate --model-file IN --data DATA --out OUT [options]\n"
-           "       trainer --preview-augment N grid.png [train options]\n\n"
+           "       trainer --preview-augment N grid.png [train options]\n"
+           "       mpirun -np N trainer train [options]   (data-parallel; docs/trainer.md)\n\n"
            "Trains the pneumonia classifier on DATA/train (NORMAL/, PNEUMONIA/),\n"
            "with a patient-grouped, stratified validation split carved from it.\n"
            "The test split is never read while training.\n\n"
@@ -390,7 +391,7 @@ static int run_train(int argc, char **argv, int first)
         {"head-attach", OPT_STRING, o.head_attach, sizeof o.head_attach, "backbone layer the head reads"},
         {"head-hidden", OPT_INT, &o.head_hidden, 0, "hidden dense units of the head (0: none)"},
         {"dropout", OPT_FLOAT, &o.dropout, 0, "dropout rate before the logit"},
-        {"batch-size", OPT_INT, &o.batch_size, 0, "images per step"},
+        {"batch-size", OPT_INT, &o.batch_size, 0, "images per step (under mpirun: over all ranks)"},
         {"epochs", OPT_INT, &o.epochs, 0, "maximum epochs of stage 1 (frozen base)"},
         {"lr", OPT_DOUBLE, &o.lr, 0, "Adam learning rate, stage 1"},
         {"weight-decay", OPT_DOUBLE, &o.weight_decay, 0, "L2 weight decay (Adam)"},

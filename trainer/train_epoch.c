@@ -293,7 +293,7 @@ static void average_running_statistics(run *r)
     }
 }
 
-/* FNV-1a over the trainable parameters' bytes. */
+/* FNV-1a over the trainable parameters, a 32-bit word at a time. */
 static uint64_t trainable_hash(cnn_net *t)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
