@@ -79,6 +79,46 @@ size_t cnn_wino_filter_floats(const cnn_conv_shape *s)
     return (size_t)CNN_WINO_POINTS * s->out_c * s->in_c;
 }
 
+/* The 1-D steps of the transforms, each written once; o[k * stride] is
+ * output k (the callers' loops over lanes vectorize them inlined). */
+
+/* G g for one column g of a filter (points 0, 1, -1, 2, -2, infinity). */
+static inline void filter_1d(double g0, double g1, double g2, double *o,
+                             size_t stride)
+{
+    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
+    o[0] = 0.25 * g0;
+    o[stride] = -q * (g0 + g1 + g2);
+    o[2 * stride] = -q * (g0 - g1 + g2);
+    o[3 * stride] = t24 * g0 + e * g1 + q * g2;
+    o[4 * stride] = t24 * g0 - e * g1 + q * g2;
+    o[5 * stride] = g2;
+}
+
+/* G^T u: the adjoint of filter_1d. */
+static inline void filter_adjoint_1d(const double u[6], double *o, size_t stride)
+{
+    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
+    o[0] = 0.25 * u[0] - q * (u[1] + u[2]) + t24 * (u[3] + u[4]);
+    o[stride] = q * (u[2] - u[1]) + e * (u[3] - u[4]);
+    o[2 * stride] = q * (u[3] + u[4] - u[1] - u[2]) + u[5];
+}
+
+/* A d for one column d of a 4x4 output-gradient tile: the adjoint of the
+ * output transform's A^T. */
+static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
+                                     float *o, size_t stride)
+{
+    float ev = d0 + d2, od = d1 + d3;
+    float ev2 = d0 + 4.0f * d2, od2 = 2.0f * d1 + 8.0f * d3;
+    o[0] = d0;
+    o[stride] = ev + od;
+    o[2 * stride] = ev - od;
+    o[3 * stride] = ev2 + od2;
+    o[4 * stride] = ev2 - od2;
+    o[5 * stride] = d3;
+}
+
 /* Filters are transformed in tiles of FR rows x FC columns of U (rows are
  * output channels k for the forward filter, input channels c for the
  * rotated one), read from the weight tensor and written as rows of FC
@@ -93,7 +133,6 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
                      const float *scale, int rotate, float *U)
 {
     assert(cnn_wino_applicable(s) && weight && U && !(rotate && scale));
-    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
     const int K = s->out_c, C = s->in_c;
     /* U[xi][row][col]: [k][c] forward, [c][k] rotated */
     const int nrows = rotate ? C : K, ncols = rotate ? K : C;
@@ -119,26 +158,13 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
             /* t = G g (over rows), then each row a of t G^T (over columns) */
             for (int j = 0; j < 3; j++)
 #pragma omp simd
-                for (int l = 0; l < FLANES; l++) {
-                    double g0 = g[j][l], g1 = g[3 + j][l], g2 = g[6 + j][l];
-                    t[0][j][l] = 0.25 * g0;
-                    t[1][j][l] = -q * (g0 + g1 + g2);
-                    t[2][j][l] = -q * (g0 - g1 + g2);
-                    t[3][j][l] = t24 * g0 + e * g1 + q * g2;
-                    t[4][j][l] = t24 * g0 - e * g1 + q * g2;
-                    t[5][j][l] = g2;
-                }
+                for (int l = 0; l < FLANES; l++)
+                    filter_1d(g[j][l], g[3 + j][l], g[6 + j][l], &t[0][j][l],
+                              3 * FLANES);
             for (int a = 0; a < 6; a++) {
 #pragma omp simd
-                for (int l = 0; l < FLANES; l++) {
-                    double g0 = t[a][0][l], g1 = t[a][1][l], g2 = t[a][2][l];
-                    u[0][l] = 0.25 * g0;
-                    u[1][l] = -q * (g0 + g1 + g2);
-                    u[2][l] = -q * (g0 - g1 + g2);
-                    u[3][l] = t24 * g0 + e * g1 + q * g2;
-                    u[4][l] = t24 * g0 - e * g1 + q * g2;
-                    u[5][l] = g2;
-                }
+                for (int l = 0; l < FLANES; l++)
+                    filter_1d(t[a][0][l], t[a][1][l], t[a][2][l], &u[0][l], FLANES);
                 for (int b = 0; b < 6; b++)
 #pragma omp simd
                     for (int l = 0; l < FLANES; l++) {
@@ -425,36 +451,17 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
                         d[i][j][l] = yy < OH && xx < OW ? plane[(size_t)yy * OW + xx] : 0.0f;
                     }
             }
-            /* u = A d (over rows), m = u A^T (over columns); A's rows are
-             * the points 0, 1, -1, 2, -2 and infinity */
+            /* u = A d (over rows), m = u A^T (over columns) */
             for (int j = 0; j < 4; j++)
 #pragma omp simd
-                for (int l = 0; l < LANES; l++) {
-                    float d0 = d[0][j][l], d1 = d[1][j][l], d2 = d[2][j][l],
-                          d3 = d[3][j][l];
-                    float ev = d0 + d2, od = d1 + d3;
-                    float ev2 = d0 + 4.0f * d2, od2 = 2.0f * d1 + 8.0f * d3;
-                    u[0][j][l] = d0;
-                    u[1][j][l] = ev + od;
-                    u[2][j][l] = ev - od;
-                    u[3][j][l] = ev2 + od2;
-                    u[4][j][l] = ev2 - od2;
-                    u[5][j][l] = d3;
-                }
+                for (int l = 0; l < LANES; l++)
+                    output_adjoint_1d(d[0][j][l], d[1][j][l], d[2][j][l],
+                                      d[3][j][l], &u[0][j][l], 4 * LANES);
             for (int i = 0; i < 6; i++)
 #pragma omp simd
-                for (int l = 0; l < LANES; l++) {
-                    float d0 = u[i][0][l], d1 = u[i][1][l], d2 = u[i][2][l],
-                          d3 = u[i][3][l];
-                    float ev = d0 + d2, od = d1 + d3;
-                    float ev2 = d0 + 4.0f * d2, od2 = 2.0f * d1 + 8.0f * d3;
-                    m[i][0][l] = d0;
-                    m[i][1][l] = ev + od;
-                    m[i][2][l] = ev - od;
-                    m[i][3][l] = ev2 + od2;
-                    m[i][4][l] = ev2 - od2;
-                    m[i][5][l] = d3;
-                }
+                for (int l = 0; l < LANES; l++)
+                    output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
+                                      u[i][3][l], &m[i][0][l], LANES);
             float *dst = dM + (size_t)k * nt + j0;
             for (int i = 0; i < 6; i++)
                 for (int j = 0; j < 6; j++) {
@@ -470,7 +477,6 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
 static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
                                       float *dweight)
 {
-    const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
     const size_t plane = (size_t)s->out_c * s->in_c;
     const long long runs = (long long)((plane + FLANES - 1) / FLANES);
 #pragma omp parallel for schedule(static) if (plane >= 4096)
@@ -488,22 +494,18 @@ static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
             }
 #pragma omp simd
             for (int l = 0; l < FLANES; l++) {
-                double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l],
-                       u4 = u[4][l], u5 = u[5][l];
-                t[0][b][l] = 0.25 * u0 - q * (u1 + u2) + t24 * (u3 + u4);
-                t[1][b][l] = q * (u2 - u1) + e * (u3 - u4);
-                t[2][b][l] = -q * (u1 + u2) + q * (u3 + u4) + u5;
+                const double col[6] = {u[0][l], u[1][l], u[2][l],
+                                       u[3][l], u[4][l], u[5][l]};
+                filter_adjoint_1d(col, &t[0][b][l], 6 * FLANES);
             }
         }
         /* g[i][j] = sum_b t[i][b] G[b][j] */
         for (int i = 0; i < 3; i++)
 #pragma omp simd
             for (int l = 0; l < FLANES; l++) {
-                double u0 = t[i][0][l], u1 = t[i][1][l], u2 = t[i][2][l],
-                       u3 = t[i][3][l], u4 = t[i][4][l], u5 = t[i][5][l];
-                g[i * 3 + 0][l] = 0.25 * u0 - q * (u1 + u2) + t24 * (u3 + u4);
-                g[i * 3 + 1][l] = q * (u2 - u1) + e * (u3 - u4);
-                g[i * 3 + 2][l] = -q * (u1 + u2) + q * (u3 + u4) + u5;
+                const double row[6] = {t[i][0][l], t[i][1][l], t[i][2][l],
+                                       t[i][3][l], t[i][4][l], t[i][5][l]};
+                filter_adjoint_1d(row, &g[i * 3][l], FLANES);
             }
         for (int l = 0; l < lanes; l++) {
             float *dw = dweight + (p0 + l) * 9;
