@@ -3,6 +3,7 @@
 // every DCMTK failure (conditions, image status, exceptions) becomes a
 // cnn_error.
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmimage/diregist.h" // colour images (RGB, YBR, ...)
@@ -43,6 +46,103 @@ static void dcmtk_init(void)
     DJDecoderRegistration::registerCodecs();   // JPEG baseline/extended/lossless
     DJLSDecoderRegistration::registerCodecs(); // JPEG-LS
     DcmRLEDecoderRegistration::registerCodecs();
+}
+
+// ------------------------------------------------------------------ fragments DCMTK mishandles
+
+// Debian's DCMTK (3.6.7) trusts two things in encapsulated pixel data that
+// fuzz/dicom showed a hostile file can break; each fragment is checked
+// before DCMTK decodes it.
+
+// JPEG: before it decodes a frame, DCMTK walks the frame's first fragment
+// marker by marker for the frame header's bit depth
+// (DJCodecDecoder::scanJpegDataForBitDepth), and that walk never moves past
+// a TEM marker (0xFF01): the process hangs. This walks the fragment the same
+// way and says whether it would reach one.
+static int jpeg_walk_reaches_tem(const Uint8 *data, Uint32 length)
+{
+    uint64_t at = 0;
+    while (at + 4 < length) {
+        const unsigned marker = (unsigned)data[at] << 8 | data[at + 1];
+        const unsigned segment = (unsigned)data[at + 2] << 8 | data[at + 3];
+        if (marker == 0xff01)
+            return 1;
+        if (marker >= 0xffc0 && marker <= 0xffcf && marker != 0xffc4 &&
+            marker != 0xffc8 && marker != 0xffcc)
+            return 0; // a frame header: the walk ends
+        if (marker >= 0xffd0 && marker <= 0xffd9)
+            at += 2; // RSTn, SOI, EOI
+        else if (marker == 0xffff)
+            at += 1; // fill byte
+        else if (marker >= 0xffc4 && marker <= 0xfffe)
+            at += segment + 2; // a segment with its length
+        else if (data[at] == 0xff && data[at + 1] > 2 && data[at + 1] <= 0xbf)
+            at += 2; // reserved markers
+        else
+            return 0; // not a marker: the walk ends
+    }
+    return 0;
+}
+
+static Uint32 read_le32(const Uint8 *p)
+{
+    return (Uint32)p[0] | (Uint32)p[1] << 8 | (Uint32)p[2] << 16 | (Uint32)p[3] << 24;
+}
+
+// RLE (PS3.5 annex G; one frame per fragment): a 64-byte header of the
+// segment count (1 to 15) and 15 segment offsets, the first 64. DCMTK's
+// decoder reads each segment from its offset without checking it against
+// the fragment's length (a read out of bounds: a crash). Whether the
+// header is one DCMTK can follow safely: offsets rising and inside.
+static int rle_header_valid(const Uint8 *data, Uint32 length)
+{
+    if (length < 64)
+        return 0;
+    const Uint32 segments = read_le32(data);
+    if (segments < 1 || segments > 15 || read_le32(data + 4) != 64)
+        return 0;
+    Uint32 previous = 0;
+    for (Uint32 i = 0; i < segments; i++) {
+        const Uint32 offset = read_le32(data + 4 + 4 * i);
+        if (offset < 64 || offset >= length || (i > 0 && offset <= previous))
+            return 0;
+        previous = offset;
+    }
+    return 1;
+}
+
+// CNN_OK, or a refusal when a fragment of the encapsulated pixel data is
+// one that DCMTK would hang or crash on.
+static cnn_status check_fragments(DcmDataset *ds, E_TransferSyntax xfer, cnn_error *err)
+{
+    DcmElement *element = NULL;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad() || !element)
+        return CNN_OK; // reported where the pixel data is read
+    DcmPixelSequence *fragments = NULL;
+    if (OFstatic_cast(DcmPixelData *, element)
+            ->getEncapsulatedRepresentation(xfer, NULL, fragments)
+            .bad() ||
+        !fragments)
+        return CNN_OK;
+    const int rle = xfer == EXS_RLELossless;
+    // item 0 is the offset table
+    for (unsigned long i = 1; i < fragments->card(); i++) {
+        DcmPixelItem *item = NULL;
+        Uint8 *data = NULL;
+        if (fragments->getItem(item, i).bad() || !item ||
+            item->getUint8Array(data).bad() || !data)
+            return cnn_fail(err, CNN_ERR_FORMAT, "malformed DICOM pixel data "
+                            "(fragment %lu cannot be read)", i);
+        const Uint32 length = item->getLength();
+        if (rle && !rle_header_valid(data, length))
+            return cnn_fail(err, CNN_ERR_FORMAT, "malformed RLE data in the DICOM "
+                            "pixel data (segment offsets outside the fragment)");
+        if (!rle && jpeg_walk_reaches_tem(data, length))
+            return cnn_fail(err, CNN_ERR_FORMAT,
+                            "malformed JPEG data in the DICOM pixel data "
+                            "(a TEM marker before the frame header)");
+    }
+    return CNN_OK;
 }
 
 // ------------------------------------------------------------------ header
@@ -351,6 +451,8 @@ static cnn_status decode(const uint8_t *bytes, size_t len, size_t max_pixels,
             return cnn_fail(err, CNN_ERR_UNSUPPORTED,
                             "DICOM transfer syntax not supported: %s",
                             info->transfer_syntax);
+        if ((st = check_fragments(ds, xfer, err)) != CNN_OK)
+            return st;
     } else {
         DcmElement *pixels = NULL;
         if (ds->findAndGetElement(DCM_PixelData, pixels).bad() || !pixels)

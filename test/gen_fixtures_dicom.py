@@ -46,7 +46,8 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_pixel_data_frame
 from pydicom.uid import (ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-                         JPEG2000Lossless, generate_uid)
+                         JPEG2000Lossless, JPEGBaseline8Bit, RLELossless,
+                         generate_uid)
 
 
 OUT = "test/fixtures/dicom"
@@ -392,6 +393,26 @@ def make_malformed():
     j2k["PixelData"].is_undefined_length = True
     save(j2k, os.path.join(tmp, "j2k.dcm"))
     put("jpeg2000", open(os.path.join(tmp, "j2k.dcm"), "rb").read())
+    # JPEG baseline whose fragment has a TEM marker (0xFF01) after SOI:
+    # DCMTK's scan of it for the bit depth never ends (found by fuzz/dicom).
+    tem = dataset("tem", (tiny >> 4).astype(np.uint8), bits_stored=8, modality="CR")
+    tem.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    tem.PixelData = encapsulate([b"\xff\xd8\xff\x01" + bytes(60)])
+    tem["PixelData"].VR = "OB"
+    tem["PixelData"].is_undefined_length = True
+    save(tem, os.path.join(tmp, "tem.dcm"))
+    put("jpeg_tem_marker", open(os.path.join(tmp, "tem.dcm"), "rb").read())
+    # RLE whose second segment offset points far past the fragment: DCMTK's
+    # decoder reads there (a crash; found by fuzz/dicom).
+    rle = dataset("rle_bad", tiny, bits_stored=12, modality="CR")
+    rle.file_meta.TransferSyntaxUID = RLELossless
+    header = np.zeros(16, dtype="<u4")
+    header[:3] = [2, 64, 0x04000142]
+    rle.PixelData = encapsulate([header.tobytes() + bytes(530)])
+    rle["PixelData"].VR = "OB"
+    rle["PixelData"].is_undefined_length = True
+    save(rle, os.path.join(tmp, "rle_bad.dcm"))
+    put("rle_offsets", open(os.path.join(tmp, "rle_bad.dcm"), "rb").read())
     # Starts like a group-0008 element but is no DICOM data set.
     put("garbage", b"\x08\x00\x05\x00" + bytes(rng.integers(0, 256, 60, dtype=np.uint8)))
 
