@@ -1,5 +1,4 @@
 /* distributed.c - MPI behind distributed.h. */
-#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
