@@ -41,18 +41,8 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
 # nginx runs in its own process group, so stopping it stops its workers.
-stop_balancer() {
-    [ -f "$dir/nginx.group" ] || return 0
-    local pid
-    pid=$(cat "$dir/nginx.group")
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    rm -f "$dir/nginx.group"
-}
+. "$root/serve/process_group.sh"
+stop_balancer() { stop_group "$dir" nginx; }
 
 if [ "$mode" = stop ]; then
     stop_balancer

@@ -57,22 +57,11 @@ model=$(realpath -m "$model")
 www=$(realpath -m "$www")
 cgi=$(realpath -m "$cgi")
 
-# Each server runs in its own process group (setsid), so stopping it also
-# stops its children (nginx workers, fcgiwrap's preforked processes and any
-# CGI still running).
+# Each server runs in its own process group (process_group.sh).
+. "$root/serve/process_group.sh"
 stop_servers() {
-    local name pid
-    for name in nginx fcgiwrap; do
-        [ -f "$dir/$name.group" ] || continue
-        pid=$(cat "$dir/$name.group")
-        kill -TERM -- "-$pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        rm -f "$dir/$name.group"
-    done
+    stop_group "$dir" nginx
+    stop_group "$dir" fcgiwrap
     rm -f "$dir/fcgiwrap.sock"
 }
 
