@@ -19,6 +19,7 @@
 #include "big_alloc.h"
 #include "network_internal.h"
 #include "winograd.h"
+#include "winograd_line.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
 
@@ -186,7 +187,13 @@ static void plan_items(cnn_net *net, int training)
         }
         if (l->fused_bn && (size_t)l->c > conv_ws)
             conv_ws = (size_t)l->c; /* the batch norm's scale */
-        if (l->wino) {
+        if (l->wino == CONV_WINO_LINE) { /* forward only */
+            use_item(&wino[i], cnn_wino_line_filter_floats(&l->conv) +
+                                   (l->fused_bn ? (size_t)l->c : 0), 0, INF);
+            size_t f = cnn_wino_line_workspace_floats(&l->conv, net->plan_batch);
+            if (f > conv_ws)
+                conv_ws = f;
+        } else if (l->wino) {
             /* the filter lives with the plan; backward-data transforms the
              * rotated filter into the workspace, before its chunks, and the
              * weight gradient keeps its transformed sum there */
@@ -340,7 +347,10 @@ static cnn_status place_items(cnn_net *net, size_t *arena_floats, cnn_error *err
 }
 
 /* Which convolutions run Winograd: $CNN_WINOGRAD=0 none, =all every one
- * that can, else (the default) those cnn_wino_preferred picks. */
+ * that can, else (the default) those cnn_wino_preferred and
+ * cnn_wino_line_preferred pick. Layers that are trained never take the
+ * line kind; drop_backward_line_winograd removes it from the others that
+ * turn out to run backward. */
 static void choose_algorithms(cnn_net *net, int batch, int training)
 {
     const char *env = getenv("CNN_WINOGRAD");
@@ -348,11 +358,29 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
                                  : strcmp(env, "all") == 0 ? 2 : 1;
     for (int i = 0; i < net->nlayers; i++) {
         net_layer *l = &net->layers[i];
+        const int trained = training && !l->frozen;
         l->wino_valid = 0;
         l->wino_u = NULL;
-        l->wino = l->kind == LAYER_CONV &&
-                  (mode == 2 ? cnn_wino_applicable(&l->conv)
-                   : mode == 1 ? cnn_wino_preferred(&l->conv, batch, training && !l->frozen) : 0);
+        l->wino = CONV_IM2COL;
+        if (l->kind != LAYER_CONV || mode == 0)
+            continue;
+        if (mode == 2 ? cnn_wino_applicable(&l->conv)
+                      : cnn_wino_preferred(&l->conv, batch, trained))
+            l->wino = CONV_WINO_3X3;
+        else if (!trained && (mode == 2 ? cnn_wino_line_applicable(&l->conv)
+                                        : cnn_wino_line_preferred(&l->conv, batch)))
+            l->wino = CONV_WINO_LINE;
+    }
+}
+
+/* The line kind has no backward pass: a layer that runs backward (one a
+ * gradient flows through, for training or a saliency map) keeps im2col. */
+static void drop_backward_line_winograd(cnn_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        net_layer *l = &net->layers[i];
+        if (l->wino == CONV_WINO_LINE && l->runs_backward)
+            l->wino = CONV_IM2COL;
     }
 }
 
@@ -482,6 +510,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
             net->grad_of[l->tensor] = (float *)net; /* marker, replaced below */
     }
 
+    drop_backward_line_winograd(net);
     choose_fusion(net);
     plan_items(net, training);
     size_t floats = 0;
@@ -510,8 +539,10 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
                               : NULL;
         if (l->wino) {
             l->wino_u = net->arena + net->items[3 * L + 3 + i].offset;
-            l->bn_scale = l->fused_bn ? l->wino_u + cnn_wino_filter_floats(&l->conv)
-                                      : NULL;
+            size_t filter = l->wino == CONV_WINO_LINE
+                                ? cnn_wino_line_filter_floats(&l->conv)
+                                : cnn_wino_filter_floats(&l->conv);
+            l->bn_scale = l->fused_bn ? l->wino_u + filter : NULL;
         }
     }
     net->plan_floats = floats;

@@ -11,6 +11,7 @@
 
 #include "network_internal.h"
 #include "winograd.h"
+#include "winograd_line.h"
 
 /* A parameter's values or gradient by its index (net_layer_params); NULL
  * for -1, the layer has no such parameter. */
@@ -96,6 +97,14 @@ static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
         }
 }
 
+static void transform_filter(const net_layer *l, const float *w)
+{
+    if (l->wino == CONV_WINO_LINE)
+        cnn_wino_line_filter(&l->conv, w, l->wino_u);
+    else
+        cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
+}
+
 /* A Winograd convolution: the transformed filter (the plan's wino_u) is
  * made at every forward of a layer being trained (an optimizer step may
  * have changed the weights) and otherwise once per set of weights. */
@@ -103,30 +112,34 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
 {
     const float *w = param_data(net, l->param.kernel);
     if (net->plan_training && !l->frozen) {
-        cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
+        transform_filter(l, w);
         l->wino_valid = 0;
     } else {
-        uint64_t sum = weights_checksum(w, (size_t)l->conv.out_c *
-                                               l->conv.in_c * 9);
+        uint64_t sum = weights_checksum(w, (size_t)l->conv.out_c * l->conv.in_c *
+                                               l->conv.kh * l->conv.kw);
         if (!l->wino_valid || l->wino_sum != sum) {
-            cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
+            transform_filter(l, w);
             l->wino_sum = sum;
             l->wino_valid = 1;
         }
     }
+    const float *bias = param_data(net, l->param.bias);
+    const float *mean = NULL, *beta = NULL, *scale = NULL;
+    int relu = l->act == CNN_ACT_RELU;
     if (l->fused_bn) {
         const net_layer *m = &net->layers[l->fused_bn];
         bn_scales(net, m, l->bn_scale);
-        cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u,
-                            param_data(net, l->param.bias),
-                            param_data(net, m->param.mean), l->bn_scale,
-                            param_data(net, m->param.beta), l->fused_relu, l->out,
-                            net->workspace);
-        return;
+        mean = param_data(net, m->param.mean);
+        beta = param_data(net, m->param.beta);
+        scale = l->bn_scale;
+        relu = l->fused_relu;
     }
-    cnn_wino_forward(&l->conv, net->plan_batch, x, l->wino_u,
-                     param_data(net, l->param.bias), l->act == CNN_ACT_RELU,
-                     l->out, net->workspace);
+    if (l->wino == CONV_WINO_LINE)
+        cnn_wino_line_forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias,
+                                 mean, scale, beta, relu, l->out, net->workspace);
+    else
+        cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias, mean,
+                            scale, beta, relu, l->out, net->workspace);
 }
 
 static void skip_draws(cnn_rng *rng, size_t count)
@@ -366,12 +379,14 @@ static void backward_layer(cnn_net *net, net_layer *l)
         /* Winograd's weight gradient and dx (dz convolved with the rotated
          * filter, transformed into the workspace) after im2col's bias */
         float *dw = param_grad(net, l->param.kernel);
-        cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
-                            l->wino ? NULL : dw,
+        const int wino = l->wino == CONV_WINO_3X3;
+        assert(l->wino != CONV_WINO_LINE); /* the plan keeps it off backward */
+        cnn_conv2d_backward(&l->conv, n, x, w, dz, wino ? NULL : dx,
+                            wino ? NULL : dw,
                             param_grad(net, l->param.bias), net->workspace);
-        if (l->wino && dw)
+        if (wino && dw)
             cnn_wino_backward_filter(&l->conv, n, x, dz, dw, net->workspace);
-        if (l->wino && dx) {
+        if (wino && dx) {
             cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
             float *U = net->workspace;
             cnn_wino_filter(&l->conv, w, NULL, 1, U);

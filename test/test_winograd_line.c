@@ -1,0 +1,375 @@
+/* test_winograd_line.c - 1x7 and 7x1 convolutions by F(4, 7) along a line
+ * (lib/winograd_line.c): the forward, with its ReLU and batch-norm output
+ * stage, against PyTorch goldens of odd, short and 1x1 lines, 'same' and
+ * 'valid' padding and batches (test/gen_golden_winograd_line.py); every
+ * 1x7 and 7x1 layer shape of InceptionV3 at 224 and 299 against the im2col
+ * path (max|diff| / max|ref| <= 1e-4, printed per shape); the rule; and in
+ * a network: which layers take it (never one that runs backward) and the
+ * same outputs and gradients as im2col. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn.h"
+#include "network_internal.h"
+#include "util/golden.h"
+#include "util/gradcheck.h"
+#include "util/suite.h"
+#include "winograd_line.h"
+
+#define GOLDEN "test/golden/winograd_line.bin"
+
+static const char *const CASES[] = {
+    "row_same_17_n2",  "col_same_17_n2",
+    "row_valid_11",    "col_valid_9",
+    "row_same_shorter_than_kernel", "col_same_1x1_image",
+    "row_valid_one_output",
+};
+#define NCASES ((int)(sizeof CASES / sizeof CASES[0]))
+
+static float *alloc_floats(size_t count)
+{
+    float *p = malloc((count ? count : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* max |a - b| / max |b| in double. */
+static double relative_error(const float *a, const float *b, size_t count)
+{
+    double diff = 0, top = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > diff || isnan(d))
+            diff = isnan(d) ? INFINITY : d;
+        if (fabs(b[i]) > top)
+            top = fabs(b[i]);
+    }
+    return top > 0 ? diff / top : diff;
+}
+
+/* |got - want| <= 1e-4 * max|want| (+ 1e-4 relative), as test_winograd.c. */
+static void assert_close_scaled(const char *what, const float *got,
+                                const float *want, size_t count)
+{
+    double top = 0;
+    for (size_t i = 0; i < count; i++)
+        top = fmax(top, fabs(want[i]));
+    assert_close(what, got, want, count, 1e-4 * top, 1e-4);
+}
+
+static const golden_array *get(const golden_file *g, const char *name,
+                               const char *what)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s/%s", name, what);
+    return golden_get(g, key);
+}
+
+START_TEST(forward_matches_pytorch)
+{
+    golden_file *g = golden_load(GOLDEN);
+    const char *name = CASES[_i];
+    const float *sh = get(g, name, "shape")->data;
+    int d[11];
+    for (int i = 0; i < 11; i++)
+        d[i] = (int)sh[i];
+    cnn_conv_shape s;
+    ck_assert_int_eq(cnn_conv_shape_init(&s, d[1], d[2], d[3], d[4], d[5], d[6],
+                                         1, 1, d[9] ? CNN_PAD_SAME : CNN_PAD_VALID,
+                                         NULL),
+                     CNN_OK);
+    ck_assert(cnn_wino_line_applicable(&s));
+    const int n = d[0], K = s.out_c;
+    const float *x = get(g, name, "x")->data, *w = get(g, name, "w")->data;
+    const float *b = d[10] ? get(g, name, "b")->data : NULL;
+    const float *want = get(g, name, "y")->data;
+    const size_t yc = get(g, name, "y")->count, hw = (size_t)s.out_h * s.out_w;
+    float *U = alloc_floats(cnn_wino_line_filter_floats(&s));
+    float *ws = alloc_floats(cnn_wino_line_workspace_floats(&s, n));
+    float *y = alloc_floats(yc), *expect = alloc_floats(yc);
+    cnn_wino_line_filter(&s, w, U);
+    for (size_t i = 0; i < yc; i++)
+        y[i] = 1e30f; /* overwritten */
+    cnn_wino_line_forward_bn(&s, n, x, U, b, NULL, NULL, NULL, 0, y, ws);
+    assert_close_scaled(name, y, want, yc);
+    /* the output stage: batch norm, then ReLU */
+    float *mean = alloc_floats(K), *scale = alloc_floats(K), *beta = alloc_floats(K);
+    fill_uniform(mean, K, -0.5f, 0.5f, 1);
+    fill_uniform(scale, K, 0.5f, 2.0f, 2);
+    fill_uniform(beta, K, -0.5f, 0.5f, 3);
+    for (size_t i = 0; i < yc; i++) {
+        const size_t k = i / hw % K;
+        float v = (want[i] - mean[k]) * scale[k] + beta[k];
+        expect[i] = v > 0 ? v : 0.0f;
+    }
+    cnn_wino_line_forward_bn(&s, n, x, U, b, mean, scale, beta, 1, y, ws);
+    assert_close_scaled("batch norm + relu", y, expect, yc);
+    free(U), free(ws), free(y), free(expect), free(mean), free(scale), free(beta);
+    golden_free(g);
+}
+END_TEST
+
+/* ------------------------------------------------ network layer shapes */
+
+#define MAX_SHAPES 32
+
+/* The distinct 1x7 and 7x1 shapes of InceptionV3 at 224 and 299. */
+static int network_shapes(cnn_conv_shape *out)
+{
+    int count = 0;
+    cnn_net *net = NULL;
+    cnn_head_spec head = {.kind = CNN_HEAD_NONE};
+    ck_assert_int_eq(cnn_inception_v3_build(&net, &head, NULL), CNN_OK);
+    for (int size = 224; size <= 299; size += 75) {
+        ck_assert_int_eq(cnn_net_plan(net, 1, size, size, 0, NULL), CNN_OK);
+        for (int i = 0; i < net->nlayers; i++) {
+            const net_layer *l = &net->layers[i];
+            if (l->kind != LAYER_CONV || !cnn_wino_line_applicable(&l->conv))
+                continue;
+            int seen = 0;
+            for (int j = 0; j < count; j++)
+                seen |= memcmp(&out[j], &l->conv, sizeof l->conv) == 0;
+            if (seen)
+                continue;
+            ck_assert_int_lt(count, MAX_SHAPES);
+            out[count++] = l->conv;
+        }
+    }
+    cnn_net_free(net);
+    return count;
+}
+
+START_TEST(network_shapes_match_im2col)
+{
+    cnn_conv_shape shapes[MAX_SHAPES];
+    int count = network_shapes(shapes);
+    ck_assert_int_ge(count, 10);
+    printf("winograd line vs im2col, max|diff|/max|ref| (batch 1):\n");
+    for (int k = 0; k < count; k++) {
+        const cnn_conv_shape *s = &shapes[k];
+        size_t xc = (size_t)s->in_c * s->in_h * s->in_w;
+        size_t yc = (size_t)s->out_c * s->out_h * s->out_w;
+        size_t wc = (size_t)s->out_c * s->in_c * 7;
+        size_t ws = cnn_conv_workspace_floats(s), w1 = cnn_wino_line_workspace_floats(s, 1);
+        float *x = alloc_floats(xc), *w = alloc_floats(wc);
+        float *b = alloc_floats(s->out_c), *y = alloc_floats(yc);
+        float *ref = alloc_floats(yc), *work = alloc_floats(ws > w1 ? ws : w1);
+        float *U = alloc_floats(cnn_wino_line_filter_floats(s));
+        /* post-ReLU-like inputs, He-scaled weights */
+        fill_uniform(x, xc, 0.0f, 1.0f, 11u + k);
+        float a = sqrtf(6.0f / (7.0f * s->in_c));
+        fill_uniform(w, wc, -a, a, 23u + k);
+        fill_uniform(b, s->out_c, -0.1f, 0.1f, 37u + k);
+        cnn_conv2d_forward(s, 1, x, w, b, ref, work);
+        cnn_wino_line_filter(s, w, U);
+        cnn_wino_line_forward_bn(s, 1, x, U, b, NULL, NULL, NULL, 0, y, work);
+        double e = relative_error(y, ref, yc);
+        printf("  %4d -> %4d  %dx%d on %2dx%-2d: %.2e  %s\n", s->in_c, s->out_c,
+               s->kh, s->kw, s->in_h, s->in_w, e,
+               cnn_wino_line_preferred(s, 1) ? "winograd line" : "im2col");
+        ck_assert_msg(e <= 1e-4, "%d->%d %dx%d on %dx%d: %g", s->in_c, s->out_c,
+                      s->kh, s->kw, s->in_h, s->in_w, e);
+        free(x), free(w), free(b), free(y), free(ref), free(work), free(U);
+    }
+}
+END_TEST
+
+static cnn_conv_shape shape_of(int c, int h, int w, int k, int kh, int kw,
+                               int stride, cnn_padding pad)
+{
+    cnn_conv_shape s;
+    ck_assert_int_eq(cnn_conv_shape_init(&s, c, h, w, k, kh, kw, stride, stride,
+                                         pad, NULL),
+                     CNN_OK);
+    return s;
+}
+
+/* 1x7 and 7x1, stride 1, with 16 or more channels on both sides and 16 or
+ * more tiles in the batch; nothing else. */
+START_TEST(rule_picks_by_kernel_channels_and_tiles)
+{
+    cnn_conv_shape s = shape_of(160, 17, 17, 160, 1, 7, 1, CNN_PAD_SAME);
+    ck_assert(cnn_wino_line_preferred(&s, 1));
+    s = shape_of(160, 17, 17, 192, 7, 1, 1, CNN_PAD_SAME);
+    ck_assert(cnn_wino_line_preferred(&s, 1));
+    s = shape_of(8, 17, 17, 160, 1, 7, 1, CNN_PAD_SAME); /* few channels */
+    ck_assert(cnn_wino_line_applicable(&s) && !cnn_wino_line_preferred(&s, 1));
+    s = shape_of(32, 3, 4, 32, 1, 7, 1, CNN_PAD_SAME); /* 3 tiles */
+    ck_assert(!cnn_wino_line_preferred(&s, 1));
+    ck_assert(cnn_wino_line_preferred(&s, 6)); /* 18 tiles */
+    s = shape_of(32, 17, 17, 32, 1, 7, 2, CNN_PAD_SAME);
+    ck_assert(!cnn_wino_line_applicable(&s));
+    s = shape_of(32, 17, 17, 32, 3, 3, 1, CNN_PAD_SAME);
+    ck_assert(!cnn_wino_line_applicable(&s));
+    s = shape_of(32, 8, 8, 32, 1, 3, 1, CNN_PAD_SAME);
+    ck_assert(!cnn_wino_line_applicable(&s));
+    s = shape_of(32, 17, 17, 32, 7, 7, 1, CNN_PAD_SAME);
+    ck_assert(!cnn_wino_line_applicable(&s));
+}
+END_TEST
+
+/* ------------------------------------------------ in the network */
+
+#define NET_N 2
+#define NET_C 16
+#define NET_H 17
+#define NET_W 19
+
+/* input [2, 16, 17, 19] -> conv_a 1x7 'same' 16 (no bias) -> batch norm
+ * -> ReLU -> conv_b 7x1 'valid' 17 + bias -> head 1x1 conv 3: the first two
+ * big enough for the rule. */
+static cnn_net *line_net(int winograd)
+{
+    setenv("CNN_WINOGRAD", winograd ? "1" : "0", 1);
+    cnn_net *net = cnn_net_new();
+    ck_assert_ptr_nonnull(net);
+    int x = cnn_net_add_input(net, "input", NET_C);
+    x = cnn_net_add_conv(net, "conv_a", x, 16, 1, 7, 1, 1, CNN_PAD_SAME, 0,
+                         CNN_ACT_NONE);
+    x = cnn_net_add_batchnorm(net, "bn", x, 1, 1e-3f, 0.99f);
+    x = cnn_net_add_activation(net, "relu", x, CNN_ACT_RELU);
+    x = cnn_net_add_conv(net, "conv_b", x, 17, 7, 1, 1, 1, CNN_PAD_VALID, 1,
+                         CNN_ACT_NONE);
+    cnn_net_add_conv(net, "head", x, 3, 1, 1, 1, 1, CNN_PAD_VALID, 1,
+                     CNN_ACT_NONE);
+    ck_assert_int_eq(cnn_net_alloc_params(net, NULL), CNN_OK);
+    cnn_net_init_he(net, 9);
+    fill_uniform(cnn_net_find_param(net, "conv_b/bias")->data, 17, -0.1f, 0.1f, 5);
+    fill_uniform(cnn_net_find_param(net, "bn/gamma")->data, 16, 0.5f, 1.5f, 1);
+    fill_uniform(cnn_net_find_param(net, "bn/beta")->data, 16, -0.5f, 0.5f, 2);
+    fill_uniform(cnn_net_find_param(net, "bn/moving_mean")->data, 16, -0.3f,
+                 0.3f, 3);
+    fill_uniform(cnn_net_find_param(net, "bn/moving_variance")->data, 16,
+                 0.5f, 2.0f, 4);
+    return net;
+}
+
+/* Plan with the algorithm setting of line_net and the layers' choices. */
+static void plan(cnn_net *net, int winograd, int training, conv_algorithm a,
+                 conv_algorithm b)
+{
+    setenv("CNN_WINOGRAD", winograd ? "1" : "0", 1);
+    ck_assert_int_eq(cnn_net_plan(net, NET_N, NET_H, NET_W, training, NULL),
+                     CNN_OK);
+    unsetenv("CNN_WINOGRAD");
+    ck_assert_int_eq(net->layers[1].wino, a);
+    ck_assert_int_eq(net->layers[4].wino, b);
+}
+
+static void same_input(cnn_net *a, cnn_net *b, unsigned seed)
+{
+    const size_t nx = (size_t)NET_N * NET_C * NET_H * NET_W;
+    fill_uniform(cnn_net_input(a), nx, -1, 1, seed);
+    memcpy(cnn_net_input(b), cnn_net_input(a), nx * sizeof(float));
+}
+
+/* Inference and a frozen base take the line kind, with the batch norm and
+ * ReLU in conv_a's output stage; the outputs and the trained head's
+ * gradients are those of im2col. */
+START_TEST(network_inference_and_frozen_base_match_im2col)
+{
+    cnn_net *wino = line_net(1), *ref = line_net(0);
+    plan(wino, 1, 0, CONV_WINO_LINE, CONV_WINO_LINE);
+    ck_assert(wino->layers[1].fused_bn && wino->layers[1].fused_relu);
+    plan(ref, 0, 0, CONV_IM2COL, CONV_IM2COL);
+    int per;
+    for (int round = 0; round < 2; round++) {
+        same_input(wino, ref, 3 + round);
+        cnn_net_forward(wino, 0);
+        cnn_net_forward(ref, 0);
+        const float *y = cnn_net_output(wino, &per);
+        double e = relative_error(y, cnn_net_output(ref, NULL), (size_t)per * NET_N);
+        printf("winograd line in a network, inference round %d: %.2e\n", round, e);
+        ck_assert_msg(e <= 1e-5, "round %d: %g", round, e);
+        /* a weight load between rounds: the filter is transformed again */
+        cnn_net_find_param(wino, "conv_b/kernel")->data[5] += 0.5f;
+        cnn_net_find_param(ref, "conv_b/kernel")->data[5] += 0.5f;
+    }
+    for (int k = 0; k < 2; k++) {
+        cnn_net *net = k ? ref : wino;
+        ck_assert_int_eq(cnn_net_freeze_until(net, "conv_b", NULL), CNN_OK);
+        plan(net, !k, 1, k ? CONV_IM2COL : CONV_WINO_LINE, k ? CONV_IM2COL : CONV_WINO_LINE);
+    }
+    same_input(wino, ref, 7);
+    float *r = alloc_floats((size_t)per * NET_N);
+    fill_uniform(r, (size_t)per * NET_N, -1, 1, 8);
+    for (int k = 0; k < 2; k++) {
+        cnn_net *net = k ? ref : wino;
+        cnn_net_zero_grad(net);
+        cnn_net_forward(net, 1);
+        cnn_net_backward(net, r);
+    }
+    const cnn_param *gw = cnn_net_find_param(wino, "head/kernel");
+    const cnn_param *gr = cnn_net_find_param(ref, "head/kernel");
+    double e = relative_error(gw->grad, gr->grad, gw->count);
+    printf("winograd line under a trained head, weight gradient: %.2e\n", e);
+    ck_assert_msg(e <= 1e-5, "head gradient: %g", e);
+    free(r);
+    cnn_net_free(wino);
+    cnn_net_free(ref);
+}
+END_TEST
+
+/* Layers that run backward keep im2col: trained ones, and frozen ones a
+ * gradient flows through (to a kept input gradient, as a saliency map
+ * asks); the network's gradients then match finite differences. */
+typedef struct {
+    cnn_net *net;
+    float r[NET_N * 3 * 11 * 19];
+} net_ctx;
+
+static double net_loss(void *ctx)
+{
+    net_ctx *c = ctx;
+    cnn_net_forward(c->net, 1);
+    int per;
+    const float *y = cnn_net_output(c->net, &per);
+    ck_assert_int_eq(per * NET_N, (int)(sizeof c->r / sizeof c->r[0]));
+    return dot_double(y, c->r, (size_t)per * NET_N);
+}
+
+START_TEST(network_backward_keeps_im2col)
+{
+    cnn_net *net = line_net(1);
+    plan(net, 1, 1, CONV_IM2COL, CONV_IM2COL); /* all trained */
+    ck_assert_int_eq(cnn_net_freeze_until(net, "conv_b", NULL), CNN_OK);
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, NULL), CNN_OK);
+    plan(net, 1, 1, CONV_IM2COL, CONV_IM2COL); /* frozen, gradient through */
+    static net_ctx c;
+    c.net = net;
+    const size_t nx = (size_t)NET_N * NET_C * NET_H * NET_W;
+    fill_uniform(c.r, sizeof c.r / sizeof c.r[0], -1, 1, 5);
+    fill_uniform(cnn_net_input(net), nx, -1, 1, 3);
+    cnn_net_zero_grad(net);
+    net_loss(&c);
+    cnn_net_backward(net, c.r);
+    float *dx = alloc_floats(nx);
+    memcpy(dx, cnn_net_input_grad(net), nx * sizeof(float));
+    /* the ReLU's kink: a small step, loose bounds, few samples */
+    gradcheck("input", net_loss, &c, cnn_net_input(net), dx, nx, 40, 1e-2,
+              2e-2, 2e-2);
+    free(dx);
+    cnn_net_free(net);
+}
+END_TEST
+
+int main(void)
+{
+    cnn_set_threads(0);
+    Suite *suite = suite_create("winograd_line");
+    TCase *tc = tcase_create("golden");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, forward_matches_pytorch, 0, NCASES);
+    tcase_add_test(tc, rule_picks_by_kernel_channels_and_tiles);
+    suite_add_tcase(suite, tc);
+    tc = tcase_create("networks");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, network_shapes_match_im2col);
+    tcase_add_test(tc, network_inference_and_frozen_base_match_im2col);
+    tcase_add_test(tc, network_backward_keeps_im2col);
+    suite_add_tcase(suite, tc);
+    return run_suite(suite);
+}
