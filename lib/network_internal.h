@@ -31,11 +31,6 @@ typedef struct {
     int gamma, beta, mean, variance;    /* batch norm */
 } net_layer_params;
 
-/* How a convolution runs (the plan's choice): im2col + sgemm (1x1: sgemm
- * alone), Winograd F(4x4,3x3) (winograd.h), or F(4,7) along the kernel's
- * long axis for 1x7 and 7x1 layers that run no backward (winograd_line.h). */
-typedef enum { CONV_IM2COL, CONV_WINO_3X3, CONV_WINO_LINE } conv_algorithm;
-
 typedef struct {
     char name[NET_NAME_LEN];
     layer_kind kind;
@@ -68,7 +63,8 @@ typedef struct {
     int runs_backward;      /* training plan: backward does something */
     int dx_needed[NET_MAX_INPUTS]; /* gradient wanted for input i */
     int aux;                /* arena item: argmax / mask / BN saves; -1 */
-    conv_algorithm wino;    /* conv: Winograd (either kind) or im2col */
+    int wino;               /* conv: its Winograd kind (winograd_kinds.h),
+                               0: im2col + sgemm */
     int wino_valid;         /* wino_u holds the filter of wino_sum's weights */
     uint64_t wino_sum;      /* checksum of the weights wino_u came from */
     int fused_bn;           /* conv: the batch norm run in its output stage

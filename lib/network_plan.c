@@ -18,8 +18,7 @@
 
 #include "big_alloc.h"
 #include "network_internal.h"
-#include "winograd.h"
-#include "winograd_line.h"
+#include "winograd_kinds.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
 
@@ -187,29 +186,23 @@ static void plan_items(cnn_net *net, int training)
         }
         if (l->fused_bn && (size_t)l->c > conv_ws)
             conv_ws = (size_t)l->c; /* the batch norm's scale */
-        if (l->wino == CONV_WINO_LINE) { /* forward only */
-            use_item(&wino[i], cnn_wino_line_filter_floats(&l->conv) +
-                                   (l->fused_bn ? (size_t)l->c : 0), 0, INF);
-            size_t f = cnn_wino_line_workspace_floats(&l->conv, net->plan_batch);
-            if (f > conv_ws)
-                conv_ws = f;
-        } else if (l->wino) {
+        if (l->wino) {
             /* the filter lives with the plan; backward-data transforms the
              * rotated filter into the workspace, before its chunks, and the
              * weight gradient keeps its transformed sum there */
-            use_item(&wino[i], cnn_wino_filter_floats(&l->conv) +
+            const wino_ops *w = wino_ops_of(l->wino);
+            const int n = net->plan_batch;
+            use_item(&wino[i], w->filter_floats(&l->conv) +
                                    (l->fused_bn ? (size_t)l->c : 0), 0, INF);
-            size_t f = cnn_wino_workspace_floats(&l->conv, net->plan_batch);
+            size_t f = w->workspace_floats(&l->conv, n);
             if (training && !l->frozen) {
-                size_t fw = cnn_wino_filter_grad_workspace_floats(&l->conv,
-                                                                  net->plan_batch);
+                size_t fw = w->filter_grad_workspace_floats(&l->conv, n);
                 if (fw > f)
                     f = fw;
             }
             if (training && l->dx_needed[0]) {
-                cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
-                size_t fb = cnn_wino_filter_floats(&b) +
-                            cnn_wino_workspace_floats(&b, net->plan_batch);
+                cnn_conv_shape b = w->backward_shape(&l->conv);
+                size_t fb = w->filter_floats(&b) + w->workspace_floats(&b, n);
                 if (fb > f)
                     f = fb;
             }
@@ -347,10 +340,7 @@ static cnn_status place_items(cnn_net *net, size_t *arena_floats, cnn_error *err
 }
 
 /* Which convolutions run Winograd: $CNN_WINOGRAD=0 none, =all every one
- * that can, else (the default) those cnn_wino_preferred and
- * cnn_wino_line_preferred pick. Layers that are trained never take the
- * line kind; drop_backward_line_winograd removes it from the others that
- * turn out to run backward. */
+ * that can, else (the default) those the rule of each kind picks. */
 static void choose_algorithms(cnn_net *net, int batch, int training)
 {
     const char *env = getenv("CNN_WINOGRAD");
@@ -358,29 +348,12 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
                                  : strcmp(env, "all") == 0 ? 2 : 1;
     for (int i = 0; i < net->nlayers; i++) {
         net_layer *l = &net->layers[i];
-        const int trained = training && !l->frozen;
         l->wino_valid = 0;
         l->wino_u = NULL;
-        l->wino = CONV_IM2COL;
-        if (l->kind != LAYER_CONV || mode == 0)
-            continue;
-        if (mode == 2 ? cnn_wino_applicable(&l->conv)
-                      : cnn_wino_preferred(&l->conv, batch, trained))
-            l->wino = CONV_WINO_3X3;
-        else if (!trained && (mode == 2 ? cnn_wino_line_applicable(&l->conv)
-                                        : cnn_wino_line_preferred(&l->conv, batch)))
-            l->wino = CONV_WINO_LINE;
-    }
-}
-
-/* The line kind has no backward pass: a layer that runs backward (one a
- * gradient flows through, for training or a saliency map) keeps im2col. */
-static void drop_backward_line_winograd(cnn_net *net)
-{
-    for (int i = 0; i < net->nlayers; i++) {
-        net_layer *l = &net->layers[i];
-        if (l->wino == CONV_WINO_LINE && l->runs_backward)
-            l->wino = CONV_IM2COL;
+        l->wino = l->kind == LAYER_CONV && mode
+                      ? wino_kind_for(&l->conv, batch, training && !l->frozen,
+                                      mode == 2)
+                      : 0;
     }
 }
 
@@ -510,7 +483,6 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
             net->grad_of[l->tensor] = (float *)net; /* marker, replaced below */
     }
 
-    drop_backward_line_winograd(net);
     choose_fusion(net);
     plan_items(net, training);
     size_t floats = 0;
@@ -539,10 +511,9 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
                               : NULL;
         if (l->wino) {
             l->wino_u = net->arena + net->items[3 * L + 3 + i].offset;
-            size_t filter = l->wino == CONV_WINO_LINE
-                                ? cnn_wino_line_filter_floats(&l->conv)
-                                : cnn_wino_filter_floats(&l->conv);
-            l->bn_scale = l->fused_bn ? l->wino_u + filter : NULL;
+            l->bn_scale = l->fused_bn
+                              ? l->wino_u + wino_ops_of(l->wino)->filter_floats(&l->conv)
+                              : NULL;
         }
     }
     net->plan_floats = floats;

@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "network_internal.h"
-#include "winograd.h"
-#include "winograd_line.h"
+#include "winograd_kinds.h"
 
 /* A parameter's values or gradient by its index (net_layer_params); NULL
  * for -1, the layer has no such parameter. */
@@ -97,28 +96,21 @@ static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
         }
 }
 
-static void transform_filter(const net_layer *l, const float *w)
-{
-    if (l->wino == CONV_WINO_LINE)
-        cnn_wino_line_filter(&l->conv, w, l->wino_u);
-    else
-        cnn_wino_filter(&l->conv, w, NULL, 0, l->wino_u);
-}
-
 /* A Winograd convolution: the transformed filter (the plan's wino_u) is
  * made at every forward of a layer being trained (an optimizer step may
  * have changed the weights) and otherwise once per set of weights. */
 static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
 {
+    const wino_ops *ops = wino_ops_of(l->wino);
     const float *w = param_data(net, l->param.kernel);
     if (net->plan_training && !l->frozen) {
-        transform_filter(l, w);
+        ops->filter(&l->conv, w, 0, l->wino_u);
         l->wino_valid = 0;
     } else {
         uint64_t sum = weights_checksum(w, (size_t)l->conv.out_c * l->conv.in_c *
                                                l->conv.kh * l->conv.kw);
         if (!l->wino_valid || l->wino_sum != sum) {
-            transform_filter(l, w);
+            ops->filter(&l->conv, w, 0, l->wino_u);
             l->wino_sum = sum;
             l->wino_valid = 1;
         }
@@ -134,12 +126,8 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
         scale = l->bn_scale;
         relu = l->fused_relu;
     }
-    if (l->wino == CONV_WINO_LINE)
-        cnn_wino_line_forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias,
-                                 mean, scale, beta, relu, l->out, net->workspace);
-    else
-        cnn_wino_forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias, mean,
-                            scale, beta, relu, l->out, net->workspace);
+    ops->forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias, mean, scale,
+                    beta, relu, l->out, net->workspace);
 }
 
 static void skip_draws(cnn_rng *rng, size_t count)
@@ -379,19 +367,18 @@ static void backward_layer(cnn_net *net, net_layer *l)
         /* Winograd's weight gradient and dx (dz convolved with the rotated
          * filter, transformed into the workspace) after im2col's bias */
         float *dw = param_grad(net, l->param.kernel);
-        const int wino = l->wino == CONV_WINO_3X3;
-        assert(l->wino != CONV_WINO_LINE); /* the plan keeps it off backward */
-        cnn_conv2d_backward(&l->conv, n, x, w, dz, wino ? NULL : dx,
-                            wino ? NULL : dw,
+        cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
+                            l->wino ? NULL : dw,
                             param_grad(net, l->param.bias), net->workspace);
-        if (wino && dw)
-            cnn_wino_backward_filter(&l->conv, n, x, dz, dw, net->workspace);
-        if (wino && dx) {
-            cnn_conv_shape b = cnn_wino_backward_shape(&l->conv);
+        const wino_ops *ops = l->wino ? wino_ops_of(l->wino) : NULL;
+        if (ops && dw)
+            ops->backward_filter(&l->conv, n, x, dz, dw, net->workspace);
+        if (ops && dx) {
+            cnn_conv_shape b = ops->backward_shape(&l->conv);
             float *U = net->workspace;
-            cnn_wino_filter(&l->conv, w, NULL, 1, U);
-            cnn_wino_forward(&b, n, dz, U, NULL, 0, dx,
-                             U + cnn_wino_filter_floats(&b));
+            ops->filter(&l->conv, w, 1, U);
+            ops->forward_bn(&b, n, dz, U, NULL, NULL, NULL, NULL, 0, dx,
+                            U + ops->filter_floats(&b));
         }
         break;
     }

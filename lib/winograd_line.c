@@ -11,6 +11,9 @@
  *   2. 10 sgemm calls M_xi = U_xi x V_xi spread over the threads;
  *   3. output transform: A^T m, + bias, batch norm, ReLU, cut at the end of
  *      the line.
+ * The weight gradient transforms the output gradient by A (the adjoint of
+ * step 3), sums dM_xi x V_xi^T over the chunks (10 sgemm calls each) and
+ * takes the result back through G^T.
  * The matrices below are those of the Toom-Cook construction for the points
  * 0, 1, -1, 2, -2, 1/2, -1/2, 3/2, -3/2 and infinity (exact fractions,
  * checked by test/gen_winograd_line_tables.py, which derives them). B^T
@@ -108,12 +111,30 @@ static long long tiles_of(const cnn_conv_shape *s, int n)
     return (long long)n * g.lines * g.runs;
 }
 
-int cnn_wino_line_preferred(const cnn_conv_shape *s, int n)
+int cnn_wino_line_preferred(const cnn_conv_shape *s, int n, int trained)
 {
     /* Few channels make the transforms as dear as the products; few tiles
-     * make 10 small products slower than one large one. */
+     * make 10 small products slower than one large one. A layer being
+     * trained transforms its filter three times a step (as winograd.c's
+     * rule counts), hence twice the tiles. */
     return cnn_wino_line_applicable(s) && s->in_c >= 16 && s->out_c >= 16 &&
-           tiles_of(s, n) >= 16;
+           tiles_of(s, n) >= (trained ? 32 : 16);
+}
+
+cnn_conv_shape cnn_wino_line_backward_shape(const cnn_conv_shape *s)
+{
+    cnn_conv_shape b = *s;
+    b.in_c = s->out_c;
+    b.in_h = s->out_h;
+    b.in_w = s->out_w;
+    b.out_c = s->in_c;
+    b.out_h = s->in_h;
+    b.out_w = s->in_w;
+    if (along_rows(s))
+        b.pad_left = TAPS - 1 - s->pad_left;
+    else
+        b.pad_top = TAPS - 1 - s->pad_top;
+    return b;
 }
 
 size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s)
@@ -121,18 +142,22 @@ size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s)
     return (size_t)ALPHA * s->out_c * s->in_c;
 }
 
-void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight, float *U)
+void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
+                          int rotate, float *U)
 {
     assert(cnn_wino_line_applicable(s) && weight && U);
-    const long long plane = (long long)s->out_c * s->in_c;
+    const int K = s->out_c, C = s->in_c;
+    const long long plane = (long long)K * C;
 #pragma omp parallel for schedule(static) if (plane >= 4096)
     for (long long kc = 0; kc < plane; kc++) {
         const float *w = weight + kc * TAPS;
+        /* the rotated filter's row is the input channel */
+        const long long at = rotate ? kc % C * K + kc / C : kc;
         for (int xi = 0; xi < ALPHA; xi++) {
             double u = 0.0;
             for (int r = 0; r < TAPS; r++)
-                u += G[xi][r] * w[r];
-            U[xi * plane + kc] = (float)u;
+                u += G[xi][r] * w[rotate ? TAPS - 1 - r : r];
+            U[xi * plane + at] = (float)u;
         }
     }
 }
@@ -302,5 +327,94 @@ void cnn_wino_line_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                         V + (size_t)xi * C * nt, nt, 0.0f,
                         M + (size_t)xi * K * nt, nt);
         output_transform(s, &g, M, t0, nt, &st, y);
+    }
+}
+
+/* dM [10][K][nt] = A dY for the tiles [t0, t0 + nt) of dy (zeros beyond
+ * the end of the line): the adjoint of the output transform. */
+static void gradient_transform(const cnn_conv_shape *s, const line_layout *g,
+                               const float *dy, long long t0, int nt, float *dM)
+{
+    const int K = s->out_c;
+    const size_t plane = (size_t)s->out_h * s->out_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)K * nt;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
+    for (int k = 0; k < K; k++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float d[RUN][LANES], m[ALPHA][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            for (int l = 0; l < LANES; l++) {
+                int count = 0;
+                const float *line = NULL;
+                tile_pos p = {0, 0, 0};
+                if (l < lanes) {
+                    p = locate(s, g, t0 + j0 + l);
+                    line = dy + ((size_t)p.img * K + k) * plane +
+                           (size_t)p.line * g->out_line;
+                    count = g->along_out - p.start < RUN ? g->along_out - p.start : RUN;
+                }
+                for (int i = 0; i < RUN; i++)
+                    d[i][l] = i < count ? line[(size_t)(p.start + i) * g->out_step] : 0.0f;
+            }
+            for (int xi = 0; xi < ALPHA; xi++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float u = 0.0f;
+                    for (int i = 0; i < RUN; i++)
+                        u += AT[i][xi] * d[i][l];
+                    m[xi][l] = u;
+                }
+            float *dst = dM + (size_t)k * nt + j0;
+            for (int xi = 0; xi < ALPHA; xi++)
+                for (int l = 0; l < lanes; l++)
+                    dst[(size_t)xi * point_stride + l] = m[xi][l];
+        }
+}
+
+size_t cnn_wino_line_filter_grad_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_line_filter_floats(s) + cnn_wino_line_workspace_floats(s, n);
+}
+
+void cnn_wino_line_backward_filter(const cnn_conv_shape *s, int n, const float *x,
+                                   const float *dy, float *dweight,
+                                   float *workspace)
+{
+    assert(cnn_wino_line_applicable(s) && n >= 0 && x && dy && dweight && workspace);
+    if (n == 0)
+        return;
+    const line_layout g = layout_of(s);
+    const int K = s->out_c, C = s->in_c;
+    const long long total = tiles_of(s, n);
+    const int chunk = chunk_tiles(s, n);
+    float *dU = workspace;
+    float *V = dU + cnn_wino_line_filter_floats(s);
+    for (long long t0 = 0; t0 < total; t0 += chunk) {
+        const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
+        float *dM = V + (size_t)ALPHA * C * nt;
+        input_transform(s, &g, x, t0, nt, V);
+        gradient_transform(s, &g, dy, t0, nt, dM);
+        const float beta = t0 == 0 ? 0.0f : 1.0f;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int xi = 0; xi < ALPHA; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
+                        dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt, nt,
+                        beta, dU + (size_t)xi * K * C, C);
+    }
+    /* dweight += G^T dU, the adjoint of the filter transform, in double */
+    const long long plane = (long long)K * C;
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (long long kc = 0; kc < plane; kc++) {
+        double w[TAPS] = {0};
+        for (int xi = 0; xi < ALPHA; xi++) {
+            const double u = dU[xi * plane + kc];
+            for (int r = 0; r < TAPS; r++)
+                w[r] += G[xi][r] * u;
+        }
+        float *dw = dweight + kc * TAPS;
+        for (int r = 0; r < TAPS; r++)
+            dw[r] += (float)w[r];
     }
 }

@@ -1,0 +1,41 @@
+/* winograd_kinds.c - the table behind winograd_kinds.h. */
+#include "winograd_kinds.h"
+
+#include "winograd.h"
+#include "winograd_line.h"
+
+/* The 3x3 kind's filter without a per-channel scale (the network applies
+ * a batch norm in the output stage instead). */
+static void filter_3x3(const cnn_conv_shape *s, const float *weight, int rotate,
+                       float *U)
+{
+    cnn_wino_filter(s, weight, NULL, rotate, U);
+}
+
+static const wino_ops OPS_3X3 = {
+    cnn_wino_filter_floats,       cnn_wino_workspace_floats,
+    cnn_wino_filter_grad_workspace_floats, cnn_wino_backward_shape,
+    filter_3x3,                   cnn_wino_forward_bn,
+    cnn_wino_backward_filter,
+};
+
+static const wino_ops OPS_LINE = {
+    cnn_wino_line_filter_floats,  cnn_wino_line_workspace_floats,
+    cnn_wino_line_filter_grad_workspace_floats, cnn_wino_line_backward_shape,
+    cnn_wino_line_filter,         cnn_wino_line_forward_bn,
+    cnn_wino_line_backward_filter,
+};
+
+const wino_ops *wino_ops_of(wino_kind kind)
+{
+    return kind == WINO_LINE ? &OPS_LINE : &OPS_3X3;
+}
+
+int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int all)
+{
+    if (all ? cnn_wino_applicable(s) : cnn_wino_preferred(s, n, trained))
+        return WINO_3X3;
+    if (all ? cnn_wino_line_applicable(s) : cnn_wino_line_preferred(s, n, trained))
+        return WINO_LINE;
+    return 0;
+}

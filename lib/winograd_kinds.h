@@ -1,0 +1,37 @@
+/* winograd_kinds.h - (internal) the network's two Winograd kinds behind one
+ * set of calls, so that the plan (network_plan.c) and the passes
+ * (network_run.c) need not ask which: F(4x4,3x3) for 3x3 layers
+ * (winograd.h) and F(4,7) along a line for 1x7 and 7x1 layers
+ * (winograd_line.h). */
+#ifndef CNN_WINOGRAD_KINDS_H
+#define CNN_WINOGRAD_KINDS_H
+
+#include "cnn.h"
+
+typedef enum { WINO_3X3 = 1, WINO_LINE } wino_kind;
+
+typedef struct {
+    size_t (*filter_floats)(const cnn_conv_shape *s);
+    size_t (*workspace_floats)(const cnn_conv_shape *s, int n);
+    size_t (*filter_grad_workspace_floats)(const cnn_conv_shape *s, int n);
+    cnn_conv_shape (*backward_shape)(const cnn_conv_shape *s);
+    /* rotate = 1: the filter of the backward-data shape */
+    void (*filter)(const cnn_conv_shape *s, const float *weight, int rotate,
+                   float *U);
+    /* mean, scale, beta: a batch norm in the output stage, or all NULL */
+    void (*forward_bn)(const cnn_conv_shape *s, int n, const float *x,
+                       const float *U, const float *bias, const float *mean,
+                       const float *scale, const float *beta, int relu,
+                       float *y, float *workspace);
+    void (*backward_filter)(const cnn_conv_shape *s, int n, const float *x,
+                            const float *dy, float *dweight, float *workspace);
+} wino_ops;
+
+const wino_ops *wino_ops_of(wino_kind kind);
+
+/* The kind the network's rule picks for a layer (n images; trained: its
+ * weights are trained), or 0 for im2col; all = 1 takes every layer a kind
+ * applies to ($CNN_WINOGRAD=all). */
+int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int all);
+
+#endif
