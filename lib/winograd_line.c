@@ -142,22 +142,44 @@ size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s)
     return (size_t)ALPHA * s->out_c * s->in_c;
 }
 
+/* Channel pairs per block of the filter transforms, whose inner loops
+ * run over a block's pairs and vectorize. */
+#define PAIRS 64
+
 void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
                           int rotate, float *U)
 {
     assert(cnn_wino_line_applicable(s) && weight && U);
     const int K = s->out_c, C = s->in_c;
     const long long plane = (long long)K * C;
+    const long long blocks = (plane + PAIRS - 1) / PAIRS;
 #pragma omp parallel for schedule(static) if (plane >= 4096)
-    for (long long kc = 0; kc < plane; kc++) {
-        const float *w = weight + kc * TAPS;
-        /* the rotated filter's row is the input channel */
-        const long long at = rotate ? kc % C * K + kc / C : kc;
-        for (int xi = 0; xi < ALPHA; xi++) {
-            double u = 0.0;
+    for (long long blk = 0; blk < blocks; blk++) {
+        const long long p0 = blk * PAIRS;
+        const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
+        double w[TAPS][PAIRS], u[PAIRS];
+        for (int j = 0; j < PAIRS; j++)
             for (int r = 0; r < TAPS; r++)
-                u += G[xi][r] * w[rotate ? TAPS - 1 - r : r];
-            U[xi * plane + at] = (float)u;
+                w[r][j] = j < pairs ? weight[(p0 + j) * TAPS + (rotate ? TAPS - 1 - r : r)]
+                                    : 0.0;
+        for (int xi = 0; xi < ALPHA; xi++) {
+#pragma omp simd
+            for (int j = 0; j < PAIRS; j++) {
+                double v = 0.0;
+                for (int r = 0; r < TAPS; r++)
+                    v += G[xi][r] * w[r][j];
+                u[j] = v;
+            }
+            float *dst = U + xi * plane;
+            if (!rotate) {
+                for (int j = 0; j < pairs; j++)
+                    dst[p0 + j] = (float)u[j];
+            } else { /* the rotated filter's row is the input channel */
+                for (int j = 0; j < pairs; j++) {
+                    const long long kc = p0 + j;
+                    dst[kc % C * K + kc / C] = (float)u[j];
+                }
+            }
         }
     }
 }
