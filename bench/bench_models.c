@@ -5,8 +5,11 @@
  * /usr/bin/python3 has torch and torchvision, the same in PyTorch
  * (bench/torch_models.py as a child process, same thread count), the two
  * interleaved call by call (ours, PyTorch, ours, ...) so that a noisy
- * machine slows both alike: median and min-max of each and of the ratio
- * of the paired times. Also the raw sgemm rate and the peak
+ * machine slows both alike, 0.3 s apart (so that neither side's idle
+ * threads, spinning, take the other's cores), after two untimed calls of
+ * each measure: median and min-max of each and of the ratio of the paired
+ * times. PyTorch runs with glibc malloc settings that keep its memory
+ * mapped between calls (torch_open). Also the raw sgemm rate and the peak
  * RSS of a batch-1 InceptionV3@299 forward from a model file (measured in a
  * child process: `bench_models --rss FILE`).
  *
@@ -25,6 +28,10 @@
 #include "cnn.h"
 #include "model.h"
 #include "network.h"
+
+/* Untimed calls of each measure before its repetitions: PyTorch needed two
+ * to settle (InceptionV3@299 batch 1: 143, 108, then 66-72 ms). */
+enum { QUIET_GAP_US = 300000, WARM_UP_CALLS = 2 };
 
 static double now(void)
 {
@@ -59,6 +66,14 @@ static double sgemm_rate(void)
     free(b);
     free(c);
     return 2.0 * n * n * n * reps / t * 1e-9;
+}
+
+/* Idle OpenMP and OpenBLAS threads spin for a while after a call before
+ * they sleep; the gap keeps one side's spinning threads off the cores the
+ * other side's timed call needs. */
+static void quiet_gap(void)
+{
+    usleep(QUIET_GAP_US);
 }
 
 static void fill(float *x, size_t count, cnn_rng *rng)
@@ -135,6 +150,7 @@ static double ours_time(ours *o, int m)
         cnn_net_plan(o->net, o->batch, o->size, o->size, m != FWD, &err) != CNN_OK)
         die("plan", &err);
     fill(cnn_net_input(o->net), (size_t)o->batch * 3 * o->size * o->size, &o->rng);
+    quiet_gap();
     double t = now();
     if (m == FWD)
         cnn_net_forward(o->net, 0);
@@ -168,6 +184,16 @@ static int torch_open(torch_proc *t, const char *arch, int size, int batch)
     if (t->pid < 0)
         return 0;
     if (t->pid == 0) {
+        /* glibc's malloc hands PyTorch's large tensors back to the kernel
+         * and faults them in afresh at every call (its threshold for that
+         * moves with what was freed before): the same forward took 62 or
+         * 28 ms per image depending on the calls before it. A fixed
+         * threshold and no trimming keep it in its fast state, as the
+         * jemalloc or tcmalloc PyTorch's tuning guide advises would; a
+         * setting of the user's wins. */
+        setenv("MALLOC_MMAP_THRESHOLD_", "33554432", 0);
+        setenv("MALLOC_TRIM_THRESHOLD_", "68719476736", 0);
+        setenv("MALLOC_TOP_PAD_", "268435456", 0);
         dup2(in[0], 0);
         dup2(out[1], 1);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
@@ -191,6 +217,7 @@ static int torch_open(torch_proc *t, const char *arch, int size, int batch)
 static double torch_time(torch_proc *t, int m)
 {
     double s = -1;
+    quiet_gap();
     fprintf(t->to, "%s\n", MEASURE_NAME[m]);
     fflush(t->to);
     if (fscanf(t->from, "%lf", &s) != 1) {
@@ -350,16 +377,16 @@ int main(int argc, char **argv)
     double sgemm_before = sgemm_rate();
     const char *wait = getenv("OMP_WAIT_POLICY");
     const char *wino = getenv("CNN_WINOGRAD");
-    printf("threads %d (OMP_WAIT_POLICY %s, CNN_WINOGRAD %s), raw sgemm %.1f "
-           "GFLOP/s, PyTorch %s\n",
+    printf("threads %d (OMP_WAIT_POLICY %s, CNN_WINOGRAD %s), OpenBLAS kernels %s, "
+           "raw sgemm %.1f GFLOP/s, PyTorch %s\n",
            cnn_get_threads(), wait ? wait : "unset", wino ? wino : "unset",
-           sgemm_before,
+           openblas_get_corename(), sgemm_before,
            torch ? "found" : "not found (skipped)");
     printf("%d repetitions each, ours and PyTorch interleaved (ours, PyTorch, "
-           "ours, ...) after one untimed call each; median [min-max].\n"
+           "ours, ...) %.1f s apart after %d untimed calls each; median [min-max].\n"
            "fwd: ms per image (GFLOP/s: direct-convolution FLOPs / our median "
            "time); full, frozen: training-step images/s; ratio: our time / "
-           "PyTorch's time, per pair.\n", reps);
+           "PyTorch's time, per pair.\n", reps, QUIET_GAP_US / 1e6, WARM_UP_CALLS);
     printf("%-12s %4s %3s %-6s | %-26s | %-26s | %-22s\n", "network", "size",
            "n", "what", "ours", "PyTorch", "ratio (time)");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
@@ -375,9 +402,11 @@ int main(int argc, char **argv)
                 if (!row_selected(only, cases[c].arch, cases[c].size, batch, m))
                     continue;
                 double mine[MAX_REPS], theirs[MAX_REPS], ratio[MAX_REPS];
-                ours_time(&o, m); /* warm-up: plan, caches, first touch */
-                if (have_torch)
-                    torch_time(&tp, m);
+                for (int w = 0; w < WARM_UP_CALLS; w++) { /* plan, caches, first touch */
+                    ours_time(&o, m);
+                    if (have_torch)
+                        torch_time(&tp, m);
+                }
                 for (int r = 0; r < reps; r++) {
                     mine[r] = ours_time(&o, m);
                     if (have_torch) {
