@@ -44,6 +44,27 @@ static int avg_pool(builder *b, int x)
                             CNN_PAD_SAME);
 }
 
+/* The branch_pool of keras' inception_v3.py, average pool -> conv2d_bn 1x1,
+ * built as conv2d_N -> average_pooling2d_M -> batch norm -> ReLU with the
+ * same names and weights. The two commute: the 1x1 convolution (no bias)
+ * mixes channels pixel by pixel, the pool averages each channel over a
+ * window whose weights are the same in every channel ('same' padding left
+ * out of the count). The pool then runs on the convolution's 32-192
+ * channels instead of its 192-2048 inputs. */
+static int pool_branch(builder *b, int x, int filters)
+{
+    char name[64];
+    int n = ++b->convs;
+    snprintf(name, sizeof name, "conv2d_%d", n);
+    x = cnn_net_add_conv(b->net, name, x, filters, 1, 1, 1, 1, CNN_PAD_SAME, 0,
+                         CNN_ACT_NONE);
+    x = avg_pool(b, x);
+    snprintf(name, sizeof name, "batch_normalization_%d", n);
+    x = cnn_net_add_batchnorm(b->net, name, x, 0, 1e-3f, 0.99f);
+    snprintf(name, sizeof name, "activation_%d", n);
+    return cnn_net_add_activation(b->net, name, x, CNN_ACT_RELU);
+}
+
 static int concat(builder *b, const char *name, int count, const int *parts)
 {
     char auto_name[64];
@@ -65,8 +86,7 @@ static int block_35(builder *b, int x, int pool_filters, const char *name)
     int d = conv_bn(b, x, 64, 1, 1, 1, S);
     d = conv_bn(b, d, 96, 3, 3, 1, S);
     parts[2] = conv_bn(b, d, 96, 3, 3, 1, S);
-    int p = avg_pool(b, x);
-    parts[3] = conv_bn(b, p, pool_filters, 1, 1, 1, S);
+    parts[3] = pool_branch(b, x, pool_filters);
     return concat(b, name, 4, parts);
 }
 
@@ -84,8 +104,7 @@ static int block_17(builder *b, int x, int c7, const char *name)
     d = conv_bn(b, d, c7, 1, 7, 1, S);
     d = conv_bn(b, d, c7, 7, 1, 1, S);
     parts[2] = conv_bn(b, d, 192, 1, 7, 1, S);
-    int p = avg_pool(b, x);
-    parts[3] = conv_bn(b, p, 192, 1, 1, 1, S);
+    parts[3] = pool_branch(b, x, 192);
     return concat(b, name, 4, parts);
 }
 
@@ -106,8 +125,7 @@ static int block_8(builder *b, int x, int index)
     pair[0] = conv_bn(b, d, 384, 1, 3, 1, S);
     pair[1] = conv_bn(b, d, 384, 3, 1, 1, S);
     parts[2] = concat(b, NULL, 2, pair);
-    int p = avg_pool(b, x);
-    parts[3] = conv_bn(b, p, 192, 1, 1, 1, S);
+    parts[3] = pool_branch(b, x, 192);
     snprintf(name, sizeof name, "mixed%d", 9 + index);
     return concat(b, name, 4, parts);
 }
