@@ -180,18 +180,22 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
         }
 }
 
-/* Tiles processed per chunk for n images (even chunks). */
-static int chunk_tiles(const cnn_conv_shape *s, int n)
+int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile)
 {
-    long long total = (long long)n * tiles_h(s) * tiles_w(s);
-    size_t per_tile = (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c);
-    long long budget = (long long)(WINO_FLOATS / per_tile);
+    long long budget = (long long)(WINO_FLOATS / floats_per_tile);
     if (budget < MIN_TILES)
         budget = MIN_TILES;
     if (total <= budget)
         return (int)total;
     long long chunks = (total + budget - 1) / budget;
     return (int)((total + chunks - 1) / chunks);
+}
+
+/* Tiles processed per chunk for n images. */
+static int chunk_tiles(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_chunk_tiles((long long)n * tiles_h(s) * tiles_w(s),
+                                (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c));
 }
 
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)

@@ -50,6 +50,11 @@ size_t cnn_wino_filter_floats(const cnn_conv_shape *s);
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
                      const float *scale, int rotate, float *U);
 
+/* Tiles per chunk of a pass over total tiles with floats_per_tile of
+ * transformed data each (also winograd_line.c's): equal chunks within
+ * 32 MB of workspace, at least 64 tiles. */
+int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile);
+
 /* Floats of workspace cnn_wino_forward needs for n images. */
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n);
 

@@ -5,7 +5,8 @@
  * neighbouring tiles are neighbours in memory where that is possible:
  * (image, row, run) for rows, (image, run, column) for columns. As in
  * winograd.c they are processed in chunks whose transformed input
- * V [10][in_c][chunk] and products M [10][out_c][chunk] fit WINO_FLOATS:
+ * V [10][in_c][chunk] and products M [10][out_c][chunk] fit the same
+ * budget (cnn_wino_chunk_tiles):
  *   1. input transform V_xi[c][t] = (B^T d)[xi], d the 10 inputs under
  *      tile t in channel c (zeros outside the image);
  *   2. 10 sgemm calls M_xi = U_xi x V_xi spread over the threads;
@@ -23,14 +24,13 @@
 #include <assert.h>
 #include <cblas.h>
 
+#include "winograd.h"
 #include "winograd_line.h"
 
 #define ALPHA CNN_WINO_LINE_POINTS
 #define RUN 4  /* outputs per tile */
 #define TAPS 7 /* kernel length */
 #define LANES 16
-#define WINO_FLOATS ((size_t)1 << 23) /* V + M per chunk: 32 MB */
-#define MIN_TILES 64
 
 static const float BT[ALPHA][ALPHA] = {
     {9.f / 4, 0, -205.f / 16, 0, 273.f / 16, 0, -15.f / 2, 0, 1, 0},
@@ -187,15 +187,8 @@ void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
 /* Tiles per chunk for n images. */
 static int chunk_tiles(const cnn_conv_shape *s, int n)
 {
-    long long total = tiles_of(s, n);
-    size_t per_tile = (size_t)ALPHA * ((size_t)s->in_c + s->out_c);
-    long long budget = (long long)(WINO_FLOATS / per_tile);
-    if (budget < MIN_TILES)
-        budget = MIN_TILES;
-    if (total <= budget)
-        return (int)total;
-    long long chunks = (total + budget - 1) / budget;
-    return (int)((total + chunks - 1) / chunks);
+    return cnn_wino_chunk_tiles(tiles_of(s, n),
+                                (size_t)ALPHA * ((size_t)s->in_c + s->out_c));
 }
 
 size_t cnn_wino_line_workspace_floats(const cnn_conv_shape *s, int n)

@@ -26,13 +26,6 @@ static const char *const CASES[] = {
 };
 #define NCASES ((int)(sizeof CASES / sizeof CASES[0]))
 
-static float *alloc_floats(size_t count)
-{
-    float *p = malloc((count ? count : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 static float *copy_floats(const float *src, size_t count)
 {
     float *p = alloc_floats(count);

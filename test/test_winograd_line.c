@@ -31,37 +31,6 @@ static const char *const CASES[] = {
 };
 #define NCASES ((int)(sizeof CASES / sizeof CASES[0]))
 
-static float *alloc_floats(size_t count)
-{
-    float *p = malloc((count ? count : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* max |a - b| / max |b| in double. */
-static double relative_error(const float *a, const float *b, size_t count)
-{
-    double diff = 0, top = 0;
-    for (size_t i = 0; i < count; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > diff || isnan(d))
-            diff = isnan(d) ? INFINITY : d;
-        if (fabs(b[i]) > top)
-            top = fabs(b[i]);
-    }
-    return top > 0 ? diff / top : diff;
-}
-
-/* |got - want| <= 1e-4 * max|want| (+ 1e-4 relative), as test_winograd.c. */
-static void assert_close_scaled(const char *what, const float *got,
-                                const float *want, size_t count)
-{
-    double top = 0;
-    for (size_t i = 0; i < count; i++)
-        top = fmax(top, fabs(want[i]));
-    assert_close(what, got, want, count, 1e-4 * top, 1e-4);
-}
-
 static const golden_array *get(const golden_file *g, const char *name,
                                const char *what)
 {

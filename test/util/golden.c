@@ -92,3 +92,32 @@ void assert_close(const char *what, const float *got, const float *want,
     ck_assert_msg(r <= 1.0, "%s: element %zu is %.9g, expected %.9g (atol %g, rtol %g)",
                   what, worst, got[worst], want[worst], atol, rtol);
 }
+
+double relative_error(const float *a, const float *b, size_t count)
+{
+    double diff = 0, top = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > diff || isnan(d))
+            diff = isnan(d) ? INFINITY : d;
+        if (fabs(b[i]) > top)
+            top = fabs(b[i]);
+    }
+    return top > 0 ? diff / top : diff;
+}
+
+void assert_close_scaled(const char *what, const float *got,
+                         const float *want, size_t count)
+{
+    double top = 0;
+    for (size_t i = 0; i < count; i++)
+        top = fmax(top, fabs(want[i]));
+    assert_close(what, got, want, count, 1e-4 * top, 1e-4);
+}
+
+float *alloc_floats(size_t count)
+{
+    float *p = malloc((count ? count : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}

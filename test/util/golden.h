@@ -37,4 +37,17 @@ double max_tolerance_ratio(const float *a, const float *b, size_t count,
 void assert_close(const char *what, const float *got, const float *want,
                   size_t count, double atol, double rtol);
 
+/* max |a - b| / max |b| in double (infinite when a holds a NaN): the
+ * error of a whole output relative to its scale. */
+double relative_error(const float *a, const float *b, size_t count);
+
+/* |got - want| <= 1e-4 * max|want| (+ 1e-4 relative): the accuracy bound
+ * of the Winograd paths against im2col and PyTorch, relative to the
+ * output's scale as in test_models.c. */
+void assert_close_scaled(const char *what, const float *got,
+                         const float *want, size_t count);
+
+/* count floats (at least one) or the test aborts. */
+float *alloc_floats(size_t count);
+
 #endif
