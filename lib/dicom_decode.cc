@@ -136,7 +136,8 @@ static cnn_status check_fragments(DcmDataset *ds, E_TransferSyntax xfer, cnn_err
         const Uint32 length = item->getLength();
         if (rle && !rle_header_valid(data, length))
             return cnn_fail(err, CNN_ERR_FORMAT, "malformed RLE data in the DICOM "
-                            "pixel data (segment offsets outside the fragment)");
+                            "pixel data (a segment count or offsets that do not "
+                            "fit the fragment)");
         if (!rle && jpeg_walk_reaches_tem(data, length))
             return cnn_fail(err, CNN_ERR_FORMAT,
                             "malformed JPEG data in the DICOM pixel data "

@@ -367,6 +367,19 @@ def make_malformed():
         with open(f"{OUT}/bad_{name}.dcm", "wb") as f:
             f.write(b)
 
+    def put_saved(name, d):
+        path = os.path.join(tmp, name + ".dcm")
+        save(d, path)
+        put(name, open(path, "rb").read())
+
+    def encapsulated(d, syntax, fragment):
+        """d with one fragment of encapsulated pixel data under syntax."""
+        d.file_meta.TransferSyntaxUID = syntax
+        d.PixelData = encapsulate([fragment])
+        d["PixelData"].VR = "OB"
+        d["PixelData"].is_undefined_length = True
+        return d
+
     put("truncated", data[:-200])            # cut inside the pixel data
     put("truncated_header", data[:300])      # cut inside the header
     # Modality "CR": its 2-byte length (explicit VR) now claims 65280 bytes.
@@ -375,44 +388,27 @@ def make_malformed():
     put("bad_length", data[:at + 6] + b"\x00\xff" + data[at + 8:])
     huge = dataset("huge", tiny, bits_stored=12, modality="CR")
     huge.Rows = huge.Columns = 65535
-    save(huge, os.path.join(tmp, "huge.dcm"))
-    put("huge_dimensions", open(os.path.join(tmp, "huge.dcm"), "rb").read())
+    put_saved("huge_dimensions", huge)
     short = dataset("short", tiny, bits_stored=12, modality="CR")
     short.Rows = short.Columns = 64
-    save(short, os.path.join(tmp, "short.dcm"))
-    put("short_pixel_data", open(os.path.join(tmp, "short.dcm"), "rb").read())
+    put_saved("short_pixel_data", short)
     nopix = dataset("nopix", tiny, bits_stored=12, modality="CR")
     del nopix.PixelData
-    save(nopix, os.path.join(tmp, "nopix.dcm"))
-    put("no_pixel_data", open(os.path.join(tmp, "nopix.dcm"), "rb").read())
+    put_saved("no_pixel_data", nopix)
     # JPEG 2000, which Debian's DCMTK cannot decode.
-    j2k = dataset("j2k", tiny, bits_stored=12, modality="CR")
-    j2k.file_meta.TransferSyntaxUID = JPEG2000Lossless
-    j2k.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(60)])
-    j2k["PixelData"].VR = "OB"
-    j2k["PixelData"].is_undefined_length = True
-    save(j2k, os.path.join(tmp, "j2k.dcm"))
-    put("jpeg2000", open(os.path.join(tmp, "j2k.dcm"), "rb").read())
+    put_saved("jpeg2000", encapsulated(dataset("j2k", tiny, bits_stored=12, modality="CR"),
+                                       JPEG2000Lossless, b"\xff\x4f\xff\x51" + bytes(60)))
     # JPEG baseline whose fragment has a TEM marker (0xFF01) after SOI:
     # DCMTK's scan of it for the bit depth never ends (found by fuzz/dicom).
     tem = dataset("tem", (tiny >> 4).astype(np.uint8), bits_stored=8, modality="CR")
-    tem.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    tem.PixelData = encapsulate([b"\xff\xd8\xff\x01" + bytes(60)])
-    tem["PixelData"].VR = "OB"
-    tem["PixelData"].is_undefined_length = True
-    save(tem, os.path.join(tmp, "tem.dcm"))
-    put("jpeg_tem_marker", open(os.path.join(tmp, "tem.dcm"), "rb").read())
+    put_saved("jpeg_tem_marker", encapsulated(tem, JPEGBaseline8Bit,
+                                              b"\xff\xd8\xff\x01" + bytes(60)))
     # RLE whose second segment offset points far past the fragment: DCMTK's
     # decoder reads there (a crash; found by fuzz/dicom).
-    rle = dataset("rle_bad", tiny, bits_stored=12, modality="CR")
-    rle.file_meta.TransferSyntaxUID = RLELossless
     header = np.zeros(16, dtype="<u4")
     header[:3] = [2, 64, 0x04000142]
-    rle.PixelData = encapsulate([header.tobytes() + bytes(530)])
-    rle["PixelData"].VR = "OB"
-    rle["PixelData"].is_undefined_length = True
-    save(rle, os.path.join(tmp, "rle_bad.dcm"))
-    put("rle_offsets", open(os.path.join(tmp, "rle_bad.dcm"), "rb").read())
+    put_saved("rle_offsets", encapsulated(dataset("rle_bad", tiny, bits_stored=12, modality="CR"),
+                                          RLELossless, header.tobytes() + bytes(530)))
     # Starts like a group-0008 element but is no DICOM data set.
     put("garbage", b"\x08\x00\x05\x00" + bytes(rng.integers(0, 256, 60, dtype=np.uint8)))
 
