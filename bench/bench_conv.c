@@ -159,7 +159,7 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
     if (wino) {
         b.U = random_floats(cnn_wino_filter_floats(&s), rng);
         b.wws = random_floats(cnn_wino_workspace_floats(&s, n), rng);
-        cnn_wino_filter(&s, b.w, NULL, 0, b.U);
+        cnn_wino_filter(&s, b.w, NULL, b.U);
     }
     /* Rounds of forward, backward, raw GEMM (and Winograd) in turn, so that
      * all see the same disturbances; the best of each over the rounds. */

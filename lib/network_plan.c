@@ -187,22 +187,16 @@ static void plan_items(cnn_net *net, int training)
         if (l->fused_bn && (size_t)l->c > conv_ws)
             conv_ws = (size_t)l->c; /* the batch norm's scale */
         if (l->wino) {
-            /* the filter lives with the plan; backward-data transforms the
-             * rotated filter into the workspace, before its chunks, and the
-             * weight gradient keeps its transformed sum there */
+            /* the filter lives with the plan (the backward reads it too);
+             * the backward keeps the transformed weight gradient in the
+             * workspace, before its chunks */
             const wino_ops *w = wino_ops_of(l->wino);
             const int n = net->plan_batch;
             use_item(&wino[i], w->filter_floats(&l->conv) +
                                    (l->fused_bn ? (size_t)l->c : 0), 0, INF);
             size_t f = w->workspace_floats(&l->conv, n);
-            if (training && !l->frozen) {
-                size_t fw = w->filter_grad_workspace_floats(&l->conv, n);
-                if (fw > f)
-                    f = fw;
-            }
-            if (training && l->dx_needed[0]) {
-                cnn_conv_shape b = w->backward_shape(&l->conv);
-                size_t fb = w->filter_floats(&b) + w->workspace_floats(&b, n);
+            if (training && (!l->frozen || l->dx_needed[0])) {
+                size_t fb = w->backward_workspace_floats(&l->conv, n);
                 if (fb > f)
                     f = fb;
             }

@@ -104,13 +104,13 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
     const wino_ops *ops = wino_ops_of(l->wino);
     const float *w = param_data(net, l->param.kernel);
     if (net->plan_training && !l->frozen) {
-        ops->filter(&l->conv, w, 0, l->wino_u);
+        ops->filter(&l->conv, w, l->wino_u);
         l->wino_valid = 0;
     } else {
         uint64_t sum = weights_checksum(w, (size_t)l->conv.out_c * l->conv.in_c *
                                                l->conv.kh * l->conv.kw);
         if (!l->wino_valid || l->wino_sum != sum) {
-            ops->filter(&l->conv, w, 0, l->wino_u);
+            ops->filter(&l->conv, w, l->wino_u);
             l->wino_sum = sum;
             l->wino_valid = 1;
         }
@@ -364,22 +364,15 @@ static void backward_layer(cnn_net *net, net_layer *l)
     case LAYER_CONV: {
         const float *dz = through_activation(net, l, dy);
         const float *w = param_data(net, l->param.kernel);
-        /* Winograd's weight gradient and dx (dz convolved with the rotated
-         * filter, transformed into the workspace) after im2col's bias */
+        /* Winograd's weight gradient and dx (through the filter its
+         * forward transformed) after im2col's bias */
         float *dw = param_grad(net, l->param.kernel);
         cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
                             l->wino ? NULL : dw,
                             param_grad(net, l->param.bias), net->workspace);
-        const wino_ops *ops = l->wino ? wino_ops_of(l->wino) : NULL;
-        if (ops && dw)
-            ops->backward_filter(&l->conv, n, x, dz, dw, net->workspace);
-        if (ops && dx) {
-            cnn_conv_shape b = ops->backward_shape(&l->conv);
-            float *U = net->workspace;
-            ops->filter(&l->conv, w, 1, U);
-            ops->forward_bn(&b, n, dz, U, NULL, NULL, NULL, NULL, 0, dx,
-                            U + ops->filter_floats(&b));
-        }
+        if (l->wino && (dx || dw))
+            wino_ops_of(l->wino)->backward(&l->conv, n, x, dz, l->wino_u, dx,
+                                           dw, net->workspace);
         break;
     }
     case LAYER_BATCHNORM: {

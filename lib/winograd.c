@@ -52,26 +52,12 @@ int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained)
     long long tiles = (long long)n * tiles_h(s) * tiles_w(s);
     if (s->in_c < 16 || s->out_c < 16 || tiles < 16)
         return 0;
-    /* A layer being trained transforms filters three times a step (the
-     * forward and rotated filters, the weight gradient back): about 200 ns
-     * per channel pair on one core, the time of some 15000 sgemm flops,
+    /* A layer being trained transforms its filter and its weight gradient
+     * at every step: passes over memory of 36 floats per channel pair,
      * against 3 x 216 flops saved per pair and tile by its three passes;
-     * so it needs about 32 tiles. */
+     * so it needs more tiles (VGG16 batch-1 training stepped as fast with
+     * 32 as with 64, 12% slower with 256). */
     return !trained || tiles >= 32;
-}
-
-cnn_conv_shape cnn_wino_backward_shape(const cnn_conv_shape *s)
-{
-    cnn_conv_shape b = *s;
-    b.in_c = s->out_c;
-    b.in_h = s->out_h;
-    b.in_w = s->out_w;
-    b.out_c = s->in_c;
-    b.out_h = s->in_h;
-    b.out_w = s->in_w;
-    b.pad_top = 2 - s->pad_top;
-    b.pad_left = 2 - s->pad_left;
-    return b;
 }
 
 size_t cnn_wino_filter_floats(const cnn_conv_shape *s)
@@ -119,9 +105,21 @@ static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
     o[5 * stride] = d3;
 }
 
-/* Filters are transformed in tiles of FR rows x FC columns of U (rows are
- * output channels k for the forward filter, input channels c for the
- * rotated one), read from the weight tensor and written as rows of FC
+/* B v for one line v of a 6x6 transformed tile: the adjoint of the input
+ * transform's B^T (its columns). */
+static inline void input_adjoint_1d(float v0, float v1, float v2, float v3,
+                                    float v4, float v5, float *o, size_t stride)
+{
+    o[0] = 4.0f * v0;
+    o[stride] = 4.0f * (v2 - v1 + v5) + 2.0f * (v4 - v3);
+    o[2 * stride] = -5.0f * v0 - 4.0f * (v1 + v2) - (v3 + v4);
+    o[3 * stride] = v1 - v2 + 2.0f * (v3 - v4) - 5.0f * v5;
+    o[4 * stride] = v0 + v1 + v2 + v3 + v4;
+    o[5 * stride] = v5;
+}
+
+/* Filters are transformed in tiles of FR output channels x FC input
+ * channels of U, read from the weight tensor and written as rows of FC
  * contiguous floats, with the arithmetic vectorized over the tile's
  * channel pairs. In double: F(4x4, 3x3) amplifies rounding, and a float
  * transform doubled the error of the network's finite-difference check. */
@@ -130,30 +128,27 @@ static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
 #define FLANES (FR * FC)
 
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
-                     const float *scale, int rotate, float *U)
+                     const float *scale, float *U)
 {
-    assert(cnn_wino_applicable(s) && weight && U && !(rotate && scale));
+    assert(cnn_wino_applicable(s) && weight && U);
     const int K = s->out_c, C = s->in_c;
-    /* U[xi][row][col]: [k][c] forward, [c][k] rotated */
-    const int nrows = rotate ? C : K, ncols = rotate ? K : C;
-    const int row_tiles = (nrows + FR - 1) / FR, col_tiles = (ncols + FC - 1) / FC;
+    const int row_tiles = (K + FR - 1) / FR, col_tiles = (C + FC - 1) / FC;
     const size_t plane = (size_t)K * C;
 #pragma omp parallel for collapse(2) schedule(static) if (plane >= 4096)
     for (int rt = 0; rt < row_tiles; rt++)
         for (int ct = 0; ct < col_tiles; ct++) {
             const int r0 = rt * FR, c0 = ct * FC;
-            const int nr = nrows - r0 < FR ? nrows - r0 : FR;
-            const int nc = ncols - c0 < FC ? ncols - c0 : FC;
+            const int nr = K - r0 < FR ? K - r0 : FR;
+            const int nc = C - c0 < FC ? C - c0 : FC;
             double g[9][FLANES], t[6][3][FLANES], u[6][FLANES];
             float out[36][FLANES];
             for (int r = 0; r < FR; r++)
                 for (int col = 0; col < FC; col++) {
                     const int l = r * FC + col, inside = r < nr && col < nc;
-                    const int k = rotate ? c0 + col : r0 + r;
-                    const int c = rotate ? r0 + r : c0 + col;
-                    const float *w = weight + (inside ? ((size_t)k * C + c) * 9 : 0);
+                    const float *w =
+                        weight + (inside ? ((size_t)(r0 + r) * C + c0 + col) * 9 : 0);
                     for (int ij = 0; ij < 9; ij++)
-                        g[ij][l] = inside ? w[rotate ? 8 - ij : ij] : 0.0;
+                        g[ij][l] = inside ? w[ij] : 0.0;
                 }
             /* t = G g (over rows), then each row a of t G^T (over columns) */
             for (int j = 0; j < 3; j++)
@@ -175,7 +170,7 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
             }
             for (int xi = 0; xi < 36; xi++)
                 for (int r = 0; r < nr; r++)
-                    memcpy(U + xi * plane + (size_t)(r0 + r) * ncols + c0,
+                    memcpy(U + xi * plane + (size_t)(r0 + r) * C + c0,
                            &out[xi][r * FC], sizeof(float) * nc);
         }
 }
@@ -519,34 +514,106 @@ static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
     }
 }
 
-size_t cnn_wino_filter_grad_workspace_floats(const cnn_conv_shape *s, int n)
+/* dx += B dV B^T for the tiles [t0, t0 + nt): each tile's 6x6 input patch
+ * (cut at the image's edge) from dV [36][C][nt], the adjoint of the input
+ * transform. Neighbouring patches overlap, so each channel's planes belong
+ * to one thread. */
+static void input_adjoint(const cnn_conv_shape *s, const float *dV,
+                          long long t0, int nt, float *dx)
+{
+    const int C = s->in_c, H = s->in_h, W = s->in_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)C * nt;
+#pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
+    for (int c = 0; c < C; c++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float v[6][6][LANES], u[6][6][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            const float *src = dV + (size_t)c * nt + j0;
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++) {
+                    const float *p = src + (size_t)(a * 6 + b) * point_stride;
+                    for (int l = 0; l < LANES; l++)
+                        v[a][b][l] = l < lanes ? p[l] : 0.0f;
+                }
+            /* u = B v (over rows), then v = u B^T (over columns) */
+            for (int b = 0; b < 6; b++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_adjoint_1d(v[0][b][l], v[1][b][l], v[2][b][l],
+                                     v[3][b][l], v[4][b][l], v[5][b][l],
+                                     &u[0][b][l], 6 * LANES);
+            for (int i = 0; i < 6; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
+                                     u[i][3][l], u[i][4][l], u[i][5][l],
+                                     &v[i][0][l], LANES);
+            for (int l = 0; l < lanes; l++) {
+                tile_pos p = locate(s, t0 + j0 + l);
+                float *plane = dx + ((size_t)p.img * C + c) * H * W;
+                const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
+                for (int i = 0; i < 6; i++) {
+                    const int yy = y0 + i;
+                    if (yy < 0 || yy >= H)
+                        continue;
+                    float *row = plane + (size_t)yy * W;
+                    for (int j = 0; j < 6; j++) {
+                        const int xx = x0 + j;
+                        if (xx >= 0 && xx < W)
+                            row[xx] += v[i][j][l];
+                    }
+                }
+            }
+        }
+}
+
+size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n)
 {
     return cnn_wino_filter_floats(s) + cnn_wino_workspace_floats(s, n);
 }
 
-void cnn_wino_backward_filter(const cnn_conv_shape *s, int n, const float *x,
-                              const float *dy, float *dweight, float *workspace)
+void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
+                       const float *dy, const float *U, float *dx,
+                       float *dweight, float *workspace)
 {
-    assert(cnn_wino_applicable(s) && n >= 0 && x && dy && dweight && workspace);
-    if (n == 0)
+    assert(cnn_wino_applicable(s) && n >= 0 && dy && workspace);
+    assert((!dx || U) && (!dweight || x));
+    if (n == 0 || (!dx && !dweight))
         return;
     const int K = s->out_c, C = s->in_c;
     const long long total = (long long)n * tiles_h(s) * tiles_w(s);
     const int chunk = chunk_tiles(s, n);
     float *dU = workspace;
     float *V = dU + cnn_wino_filter_floats(s);
+    if (dx)
+        memset(dx, 0, (size_t)n * C * s->in_h * s->in_w * sizeof *dx);
     for (long long t0 = 0; t0 < total; t0 += chunk) {
         const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
         float *dM = V + (size_t)CNN_WINO_POINTS * C * nt;
-        input_transform(s, x, t0, nt, V);
         gradient_transform(s, dy, t0, nt, dM);
-        const float beta = t0 == 0 ? 0.0f : 1.0f;
+        if (dweight) {
+            input_transform(s, x, t0, nt, V);
+            const float beta = t0 == 0 ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
-                        1.0f, dM + (size_t)xi * K * nt, nt,
-                        V + (size_t)xi * C * nt, nt, beta,
-                        dU + (size_t)xi * K * C, C);
+            for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
+                            1.0f, dM + (size_t)xi * K * nt, nt,
+                            V + (size_t)xi * C * nt, nt, beta,
+                            dU + (size_t)xi * K * C, C);
+        }
+        if (dx) {
+            /* V, free again: the transformed input gradient U^T dM */
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K,
+                            1.0f, U + (size_t)xi * K * C, C,
+                            dM + (size_t)xi * K * nt, nt, 0.0f,
+                            V + (size_t)xi * C * nt, nt);
+            input_adjoint(s, V, t0, nt, dx);
+        }
     }
-    filter_gradient_transform(s, dU, dweight);
+    if (dweight)
+        filter_gradient_transform(s, dU, dweight);
 }

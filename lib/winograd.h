@@ -12,9 +12,14 @@
  *
  * Shapes are cnn_conv_shape's with kh = kw = 3, stride 1 and any padding
  * pad_top, pad_left in [0, 2] (values outside the image are zero; bottom and
- * right padding follow from the sizes), so the backward-data pass - a
- * convolution of dy with the rotated, channel-transposed filter and padding
- * 2 - pad - runs through the same code (cnn_wino_backward_shape).
+ * right padding follow from the sizes).
+ *
+ * The backward pass runs the forward's steps in reverse, each by its
+ * adjoint: dM = A dY A^T for the output gradient's tiles, then
+ *   dU_xi = sum over tiles of dM_xi x V_xi^T   (weight gradient, G^T dU G)
+ *   dV_xi = U_xi^T x dM_xi                    (input gradient, B dV B^T
+ *                                              added over overlapping tiles)
+ * so that the input gradient needs no filter of its own.
  *
  * Transformed filters U [36][out_c][in_c] are made by cnn_wino_filter, once
  * per weight version: the caller caches them (network_run.c).
@@ -36,19 +41,13 @@ int cnn_wino_applicable(const cnn_conv_shape *s);
  * of every step; im2col + sgemm otherwise. */
 int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained);
 
-/* The shape of the backward-data pass of s as a forward convolution:
- * dy [out_c, out_h, out_w] -> dx [in_c, in_h, in_w], padding 2 - pad. */
-cnn_conv_shape cnn_wino_backward_shape(const cnn_conv_shape *s);
-
 /* Floats of a transformed filter: 36 * out_c * in_c. */
 size_t cnn_wino_filter_floats(const cnn_conv_shape *s);
 
 /* weight [out_c][in_c][3][3] (scaled per output channel by scale[out_c]
- * when scale is not NULL) -> U [36][out_c][in_c]. With rotate = 1 the
- * filter of the backward-data shape: U [36][in_c][out_c] from the weights
- * turned by 180 degrees (scale must then be NULL). */
+ * when scale is not NULL) -> U [36][out_c][in_c]. */
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
-                     const float *scale, int rotate, float *U);
+                     const float *scale, float *U);
 
 /* Tiles per chunk of a pass over total tiles with floats_per_tile of
  * transformed data each (also winograd_line.c's): equal chunks within
@@ -73,16 +72,17 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                          const float *scale, const float *beta, int relu,
                          float *y, float *workspace);
 
-/* Floats of workspace cnn_wino_backward_filter needs for n images: the
- * transformed gradient [36][out_c][in_c] and a forward's workspace. */
-size_t cnn_wino_filter_grad_workspace_floats(const cnn_conv_shape *s, int n);
+/* Floats of workspace cnn_wino_backward needs for n images: the
+ * transformed weight gradient [36][out_c][in_c] and a forward's workspace. */
+size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n);
 
-/* The weight gradient by the same transforms: with V the transformed
- * input tiles and dM = A dY A^T the transformed output gradient tiles,
- *   dU_xi [out_c, in_c] = sum over tiles of dM_xi x V_xi^T   (sgemm)
- * and dweight += G^T dU G. x [n, in_c, in_h, in_w], dy [n, out_c, out_h,
- * out_w]; dweight [out_c][in_c][3][3] is accumulated. */
-void cnn_wino_backward_filter(const cnn_conv_shape *s, int n, const float *x,
-                              const float *dy, float *dweight, float *workspace);
+/* Gradients from dy [n, out_c, out_h, out_w]: when dx is not NULL, the
+ * input gradient dx [n, in_c, in_h, in_w] (overwritten) through U, the
+ * filter of the forward (cnn_wino_filter without a scale); when dweight is
+ * not NULL, the weight gradient, accumulated into dweight
+ * [out_c][in_c][3][3], from x [n, in_c, in_h, in_w]. */
+void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
+                       const float *dy, const float *U, float *dx,
+                       float *dweight, float *workspace);
 
 #endif

@@ -6,24 +6,21 @@
 
 /* The 3x3 kind's filter without a per-channel scale (the network applies
  * a batch norm in the output stage instead). */
-static void filter_3x3(const cnn_conv_shape *s, const float *weight, int rotate,
-                       float *U)
+static void filter_3x3(const cnn_conv_shape *s, const float *weight, float *U)
 {
-    cnn_wino_filter(s, weight, NULL, rotate, U);
+    cnn_wino_filter(s, weight, NULL, U);
 }
 
 static const wino_ops OPS_3X3 = {
-    cnn_wino_filter_floats,       cnn_wino_workspace_floats,
-    cnn_wino_filter_grad_workspace_floats, cnn_wino_backward_shape,
-    filter_3x3,                   cnn_wino_forward_bn,
-    cnn_wino_backward_filter,
+    cnn_wino_filter_floats, cnn_wino_workspace_floats,
+    cnn_wino_backward_workspace_floats, filter_3x3,
+    cnn_wino_forward_bn, cnn_wino_backward,
 };
 
 static const wino_ops OPS_LINE = {
-    cnn_wino_line_filter_floats,  cnn_wino_line_workspace_floats,
-    cnn_wino_line_filter_grad_workspace_floats, cnn_wino_line_backward_shape,
-    cnn_wino_line_filter,         cnn_wino_line_forward_bn,
-    cnn_wino_line_backward_filter,
+    cnn_wino_line_filter_floats, cnn_wino_line_workspace_floats,
+    cnn_wino_line_backward_workspace_floats, cnn_wino_line_filter,
+    cnn_wino_line_forward_bn, cnn_wino_line_backward,
 };
 
 const wino_ops *wino_ops_of(wino_kind kind)

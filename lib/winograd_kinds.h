@@ -13,18 +13,18 @@ typedef enum { WINO_3X3 = 1, WINO_LINE } wino_kind;
 typedef struct {
     size_t (*filter_floats)(const cnn_conv_shape *s);
     size_t (*workspace_floats)(const cnn_conv_shape *s, int n);
-    size_t (*filter_grad_workspace_floats)(const cnn_conv_shape *s, int n);
-    cnn_conv_shape (*backward_shape)(const cnn_conv_shape *s);
-    /* rotate = 1: the filter of the backward-data shape */
-    void (*filter)(const cnn_conv_shape *s, const float *weight, int rotate,
-                   float *U);
+    size_t (*backward_workspace_floats)(const cnn_conv_shape *s, int n);
+    void (*filter)(const cnn_conv_shape *s, const float *weight, float *U);
     /* mean, scale, beta: a batch norm in the output stage, or all NULL */
     void (*forward_bn)(const cnn_conv_shape *s, int n, const float *x,
                        const float *U, const float *bias, const float *mean,
                        const float *scale, const float *beta, int relu,
                        float *y, float *workspace);
-    void (*backward_filter)(const cnn_conv_shape *s, int n, const float *x,
-                            const float *dy, float *dweight, float *workspace);
+    /* dx (overwritten) through the forward's filter U, dweight
+     * (accumulated) from x; either may be NULL */
+    void (*backward)(const cnn_conv_shape *s, int n, const float *x,
+                     const float *dy, const float *U, float *dx,
+                     float *dweight, float *workspace);
 } wino_ops;
 
 const wino_ops *wino_ops_of(wino_kind kind);

@@ -23,6 +23,7 @@
  */
 #include <assert.h>
 #include <cblas.h>
+#include <string.h>
 
 #include "winograd.h"
 #include "winograd_line.h"
@@ -115,26 +116,10 @@ int cnn_wino_line_preferred(const cnn_conv_shape *s, int n, int trained)
 {
     /* Few channels make the transforms as dear as the products; few tiles
      * make 10 small products slower than one large one. A layer being
-     * trained transforms its filter three times a step (as winograd.c's
-     * rule counts), hence twice the tiles. */
+     * trained also transforms its filter and weight gradient at every step
+     * (as winograd.c's rule counts), hence twice the tiles. */
     return cnn_wino_line_applicable(s) && s->in_c >= 16 && s->out_c >= 16 &&
            tiles_of(s, n) >= (trained ? 32 : 16);
-}
-
-cnn_conv_shape cnn_wino_line_backward_shape(const cnn_conv_shape *s)
-{
-    cnn_conv_shape b = *s;
-    b.in_c = s->out_c;
-    b.in_h = s->out_h;
-    b.in_w = s->out_w;
-    b.out_c = s->in_c;
-    b.out_h = s->in_h;
-    b.out_w = s->in_w;
-    if (along_rows(s))
-        b.pad_left = TAPS - 1 - s->pad_left;
-    else
-        b.pad_top = TAPS - 1 - s->pad_top;
-    return b;
 }
 
 size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s)
@@ -147,7 +132,7 @@ size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s)
 #define PAIRS 64
 
 void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
-                          int rotate, float *U)
+                          float *U)
 {
     assert(cnn_wino_line_applicable(s) && weight && U);
     const int K = s->out_c, C = s->in_c;
@@ -160,8 +145,7 @@ void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
         double w[TAPS][PAIRS], u[PAIRS];
         for (int j = 0; j < PAIRS; j++)
             for (int r = 0; r < TAPS; r++)
-                w[r][j] = j < pairs ? weight[(p0 + j) * TAPS + (rotate ? TAPS - 1 - r : r)]
-                                    : 0.0;
+                w[r][j] = j < pairs ? weight[(p0 + j) * TAPS + r] : 0.0;
         for (int xi = 0; xi < ALPHA; xi++) {
 #pragma omp simd
             for (int j = 0; j < PAIRS; j++) {
@@ -171,15 +155,8 @@ void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
                 u[j] = v;
             }
             float *dst = U + xi * plane;
-            if (!rotate) {
-                for (int j = 0; j < pairs; j++)
-                    dst[p0 + j] = (float)u[j];
-            } else { /* the rotated filter's row is the input channel */
-                for (int j = 0; j < pairs; j++) {
-                    const long long kc = p0 + j;
-                    dst[kc % C * K + kc / C] = (float)u[j];
-                }
-            }
+            for (int j = 0; j < pairs; j++)
+                dst[p0 + j] = (float)u[j];
         }
     }
 }
@@ -388,17 +365,61 @@ static void gradient_transform(const cnn_conv_shape *s, const line_layout *g,
         }
 }
 
-size_t cnn_wino_line_filter_grad_workspace_floats(const cnn_conv_shape *s, int n)
+/* dx += B dV for the tiles [t0, t0 + nt): the 10 inputs under each tile
+ * (cut at the end of the line) from dV [10][C][nt], the adjoint of the
+ * input transform. Neighbouring tiles share inputs, so each channel's
+ * planes belong to one thread. */
+static void input_adjoint(const cnn_conv_shape *s, const line_layout *g,
+                          const float *dV, long long t0, int nt, float *dx)
+{
+    const int C = s->in_c;
+    const size_t plane = (size_t)s->in_h * s->in_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = (size_t)C * nt;
+#pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
+    for (int c = 0; c < C; c++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float v[ALPHA][LANES], d[ALPHA][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            const float *src = dV + (size_t)c * nt + j0;
+            for (int xi = 0; xi < ALPHA; xi++)
+                for (int l = 0; l < LANES; l++)
+                    v[xi][l] = l < lanes ? src[(size_t)xi * point_stride + l] : 0.0f;
+            for (int i = 0; i < ALPHA; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++) {
+                    float u = 0.0f;
+                    for (int xi = 0; xi < ALPHA; xi++)
+                        u += BT[xi][i] * v[xi][l];
+                    d[i][l] = u;
+                }
+            for (int l = 0; l < lanes; l++) {
+                tile_pos p = locate(s, g, t0 + j0 + l);
+                float *line = dx + ((size_t)p.img * C + c) * plane +
+                              (size_t)p.line * g->in_line;
+                const int first = p.start - g->pad;
+                for (int i = 0; i < ALPHA; i++) {
+                    const int at = first + i;
+                    if (at >= 0 && at < g->along_in)
+                        line[(size_t)at * g->in_step] += d[i][l];
+                }
+            }
+        }
+}
+
+size_t cnn_wino_line_backward_workspace_floats(const cnn_conv_shape *s, int n)
 {
     return cnn_wino_line_filter_floats(s) + cnn_wino_line_workspace_floats(s, n);
 }
 
-void cnn_wino_line_backward_filter(const cnn_conv_shape *s, int n, const float *x,
-                                   const float *dy, float *dweight,
-                                   float *workspace)
+void cnn_wino_line_backward(const cnn_conv_shape *s, int n, const float *x,
+                            const float *dy, const float *U, float *dx,
+                            float *dweight, float *workspace)
 {
-    assert(cnn_wino_line_applicable(s) && n >= 0 && x && dy && dweight && workspace);
-    if (n == 0)
+    assert(cnn_wino_line_applicable(s) && n >= 0 && dy && workspace);
+    assert((!dx || U) && (!dweight || x));
+    if (n == 0 || (!dx && !dweight))
         return;
     const line_layout g = layout_of(s);
     const int K = s->out_c, C = s->in_c;
@@ -406,18 +427,35 @@ void cnn_wino_line_backward_filter(const cnn_conv_shape *s, int n, const float *
     const int chunk = chunk_tiles(s, n);
     float *dU = workspace;
     float *V = dU + cnn_wino_line_filter_floats(s);
+    if (dx)
+        memset(dx, 0, (size_t)n * C * s->in_h * s->in_w * sizeof *dx);
     for (long long t0 = 0; t0 < total; t0 += chunk) {
         const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
         float *dM = V + (size_t)ALPHA * C * nt;
-        input_transform(s, &g, x, t0, nt, V);
         gradient_transform(s, &g, dy, t0, nt, dM);
-        const float beta = t0 == 0 ? 0.0f : 1.0f;
+        if (dweight) {
+            input_transform(s, &g, x, t0, nt, V);
+            const float beta = t0 == 0 ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int xi = 0; xi < ALPHA; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
-                        dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt, nt,
-                        beta, dU + (size_t)xi * K * C, C);
+            for (int xi = 0; xi < ALPHA; xi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
+                            1.0f, dM + (size_t)xi * K * nt, nt,
+                            V + (size_t)xi * C * nt, nt, beta,
+                            dU + (size_t)xi * K * C, C);
+        }
+        if (dx) {
+            /* V, free again: the transformed input gradient U^T dM */
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int xi = 0; xi < ALPHA; xi++)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K,
+                            1.0f, U + (size_t)xi * K * C, C,
+                            dM + (size_t)xi * K * nt, nt, 0.0f,
+                            V + (size_t)xi * C * nt, nt);
+            input_adjoint(s, &g, V, t0, nt, dx);
+        }
     }
+    if (!dweight)
+        return;
     /* dweight += G^T dU, the adjoint of the filter transform, in double */
     const long long plane = (long long)K * C;
 #pragma omp parallel for schedule(static) if (plane >= 4096)

@@ -10,9 +10,9 @@
  * 2.8x less arithmetic than im2col + sgemm (2.4x on InceptionV3's 17-wide
  * maps, whose lines take 5 runs of 4), for a filter 10/7 as large.
  *
- * Backward-data is the same forward with the rotated, channel-transposed
- * filter (cnn_wino_line_backward_shape), as in winograd.h; the weight
- * gradient uses the same transforms. Shapes are cnn_conv_shape's with a
+ * The backward pass takes the steps in reverse by their adjoints, as in
+ * winograd.h: dM = A dY, then dU = dM V^T for the weight gradient and
+ * dV = U^T dM for the input gradient, added back along the lines by B. Shapes are cnn_conv_shape's with a
  * 1x7 or 7x1 kernel, stride 1, padding 0-6 along the long axis and none
  * across it.
  */
@@ -30,18 +30,12 @@ int cnn_wino_line_applicable(const cnn_conv_shape *s);
  * the filter transforms of every step. */
 int cnn_wino_line_preferred(const cnn_conv_shape *s, int n, int trained);
 
-/* The shape of the backward-data pass of s as a forward convolution:
- * dy [out_c, out_h, out_w] -> dx [in_c, in_h, in_w], padding 6 - pad. */
-cnn_conv_shape cnn_wino_line_backward_shape(const cnn_conv_shape *s);
-
 /* Floats of a transformed filter: 10 * out_c * in_c. */
 size_t cnn_wino_line_filter_floats(const cnn_conv_shape *s);
 
-/* weight [out_c][in_c][7] (either orientation) -> U [10][out_c][in_c];
- * with rotate = 1 the filter of the backward-data shape: U [10][in_c][out_c]
- * from the taps reversed. */
+/* weight [out_c][in_c][7] (either orientation) -> U [10][out_c][in_c]. */
 void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
-                          int rotate, float *U);
+                          float *U);
 
 /* Floats of workspace cnn_wino_line_forward_bn needs for n images. */
 size_t cnn_wino_line_workspace_floats(const cnn_conv_shape *s, int n);
@@ -57,15 +51,14 @@ void cnn_wino_line_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                               const float *beta, int relu, float *y,
                               float *workspace);
 
-/* Floats of workspace cnn_wino_line_backward_filter needs for n images. */
-size_t cnn_wino_line_filter_grad_workspace_floats(const cnn_conv_shape *s, int n);
+/* Floats of workspace cnn_wino_line_backward needs for n images. */
+size_t cnn_wino_line_backward_workspace_floats(const cnn_conv_shape *s, int n);
 
-/* The weight gradient by the same transforms: with V the transformed input
- * tiles and dM = A dY the transformed output gradient tiles,
- *   dU_xi [out_c, in_c] = sum over tiles of dM_xi x V_xi^T   (sgemm)
- * and dweight += G^T dU (accumulated). */
-void cnn_wino_line_backward_filter(const cnn_conv_shape *s, int n, const float *x,
-                                   const float *dy, float *dweight,
-                                   float *workspace);
+/* Gradients from dy, as cnn_wino_backward (winograd.h): dx (overwritten)
+ * through the forward's filter U when dx is not NULL, dweight
+ * [out_c][in_c][7] accumulated from x when dweight is not NULL. */
+void cnn_wino_line_backward(const cnn_conv_shape *s, int n, const float *x,
+                            const float *dy, const float *U, float *dx,
+                            float *dweight, float *workspace);
 
 #endif

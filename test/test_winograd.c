@@ -1,10 +1,10 @@
 /* test_winograd.c - Winograd F(4x4, 3x3) convolution (lib/winograd.c):
- * forward and backward-data against PyTorch goldens with odd map sizes,
- * 'same'/'valid' padding and batches (test/gen_golden_winograd.py), the
- * backward-data pass against central finite differences of the Winograd
- * forward, and every 3x3 stride-1 layer shape of VGG16@224 and
- * InceptionV3@299 against the im2col path (relative error max|diff| /
- * max|ref| <= 1e-4, printed per shape). */
+ * forward and backward (input and weight gradients) against PyTorch goldens
+ * with odd map sizes, 'same'/'valid' padding and batches
+ * (test/gen_golden_winograd.py), the input gradient against central finite
+ * differences of the Winograd forward, and every 3x3 stride-1 layer shape
+ * of VGG16@224 and InceptionV3@299 against the im2col path (relative error
+ * max|diff| / max|ref| <= 1e-4, printed per shape). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,11 +30,11 @@ static const char *const CASES[] = {
 typedef struct {
     golden_file *g;
     const char *name;
-    cnn_conv_shape s, bs;
+    cnn_conv_shape s;
     int n;
     const float *x, *w, *b, *r;
     size_t x_count, y_count;
-    float *U, *Ub, *ws, *y, *dx;
+    float *U, *ws, *y, *dx, *dw;
     float *xv; /* a writable copy of x for finite differences */
 } wino_case;
 
@@ -62,8 +62,6 @@ static void load_case(wino_case *c, const char *name)
                                          NULL),
                      CNN_OK);
     ck_assert(cnn_wino_applicable(&c->s));
-    c->bs = cnn_wino_backward_shape(&c->s);
-    ck_assert(cnn_wino_applicable(&c->bs));
     c->n = d[0];
     c->x = get(c, "x")->data;
     c->w = get(c, "w")->data;
@@ -72,22 +70,21 @@ static void load_case(wino_case *c, const char *name)
     c->x_count = get(c, "x")->count;
     c->y_count = get(c, "y")->count;
     c->U = alloc_floats(cnn_wino_filter_floats(&c->s));
-    c->Ub = alloc_floats(cnn_wino_filter_floats(&c->bs));
     size_t ws = cnn_wino_workspace_floats(&c->s, c->n);
-    size_t wsb = cnn_wino_workspace_floats(&c->bs, c->n);
+    size_t wsb = cnn_wino_backward_workspace_floats(&c->s, c->n);
     c->ws = alloc_floats(ws > wsb ? ws : wsb);
     c->y = alloc_floats(c->y_count);
     c->dx = alloc_floats(c->x_count);
+    c->dw = alloc_floats(get(c, "w")->count);
     c->xv = alloc_floats(c->x_count);
     memcpy(c->xv, c->x, c->x_count * sizeof(float));
-    cnn_wino_filter(&c->s, c->w, NULL, 0, c->U);
-    cnn_wino_filter(&c->s, c->w, NULL, 1, c->Ub);
+    cnn_wino_filter(&c->s, c->w, NULL, c->U);
 }
 
 static void free_case(wino_case *c)
 {
     free(c->U);
-    free(c->Ub);
+    free(c->dw);
     free(c->ws);
     free(c->y);
     free(c->dx);
@@ -115,14 +112,30 @@ START_TEST(forward_matches_pytorch)
 }
 END_TEST
 
-START_TEST(backward_data_matches_pytorch)
+START_TEST(backward_matches_pytorch)
 {
     wino_case c;
     load_case(&c, CASES[_i]);
+    const size_t w_count = get(&c, "w")->count;
     for (size_t i = 0; i < c.x_count; i++)
         c.dx[i] = 1e30f; /* overwritten */
-    cnn_wino_forward(&c.bs, c.n, c.r, c.Ub, NULL, 0, c.dx, c.ws);
+    /* dweight is accumulated: start from 1 and take 1 off after */
+    for (size_t i = 0; i < w_count; i++)
+        c.dw[i] = 1.0f;
+    cnn_wino_backward(&c.s, c.n, c.x, c.r, c.U, c.dx, c.dw, c.ws);
+    for (size_t i = 0; i < w_count; i++)
+        c.dw[i] -= 1.0f;
     assert_close_scaled("dx", c.dx, get(&c, "dx")->data, c.x_count);
+    assert_close_scaled("dw", c.dw, get(&c, "dw")->data, w_count);
+    /* each gradient alone is the same */
+    float *dx_alone = alloc_floats(c.x_count), *dw_alone = alloc_floats(w_count);
+    memset(dw_alone, 0, w_count * sizeof(float));
+    cnn_wino_backward(&c.s, c.n, c.x, c.r, c.U, dx_alone, NULL, c.ws);
+    cnn_wino_backward(&c.s, c.n, c.x, c.r, NULL, NULL, dw_alone, c.ws);
+    assert_close_scaled("dx alone", dx_alone, c.dx, c.x_count);
+    assert_close_scaled("dw alone", dw_alone, c.dw, w_count);
+    free(dx_alone);
+    free(dw_alone);
     free_case(&c);
 }
 END_TEST
@@ -138,7 +151,7 @@ START_TEST(backward_data_matches_finite_differences)
 {
     wino_case c;
     load_case(&c, CASES[_i]);
-    cnn_wino_forward(&c.bs, c.n, c.r, c.Ub, NULL, 0, c.dx, c.ws);
+    cnn_wino_backward(&c.s, c.n, NULL, c.r, c.U, c.dx, NULL, c.ws);
     /* L is linear in x, so a large step only fights rounding */
     gradcheck("dx", wino_loss, &c, c.xv, c.dx, c.x_count, 300, 0.05, 1e-3,
               1e-3);
@@ -160,7 +173,7 @@ START_TEST(filter_scale_scales_output)
     const size_t hw = (size_t)c.s.out_h * c.s.out_w;
     for (size_t i = 0; i < c.y_count; i++)
         want[i] *= scale[i / hw % K];
-    cnn_wino_filter(&c.s, c.w, scale, 0, c.U);
+    cnn_wino_filter(&c.s, c.w, scale, c.U);
     cnn_wino_forward(&c.s, c.n, c.x, c.U, NULL, 0, c.y, c.ws);
     assert_close_scaled("scaled", c.y, want, c.y_count);
     free(scale);
@@ -212,17 +225,14 @@ START_TEST(network_shapes_match_im2col)
     printf("winograd vs im2col, max|diff|/max|ref| (batch 1):\n");
     for (int k = 0; k < count; k++) {
         const cnn_conv_shape *s = &shapes[k];
-        const cnn_conv_shape bs = cnn_wino_backward_shape(s);
         size_t xc = (size_t)s->in_c * s->in_h * s->in_w;
         size_t yc = (size_t)s->out_c * s->out_h * s->out_w;
         size_t wc = (size_t)s->out_c * s->in_c * 9;
         size_t ws = cnn_conv_workspace_floats(s);
         size_t w1 = cnn_wino_workspace_floats(s, 1);
-        size_t w2 = cnn_wino_workspace_floats(&bs, 1);
+        size_t w2 = cnn_wino_backward_workspace_floats(s, 1);
         ws = ws > w1 ? ws : w1;
-        size_t w3 = cnn_wino_filter_grad_workspace_floats(s, 1);
         ws = ws > w2 ? ws : w2;
-        ws = ws > w3 ? ws : w3;
         float *x = alloc_floats(xc), *w = alloc_floats(wc);
         float *dw = alloc_floats(wc), *dwref = alloc_floats(wc);
         float *b = alloc_floats(s->out_c), *dy = alloc_floats(yc);
@@ -237,18 +247,15 @@ START_TEST(network_shapes_match_im2col)
         fill_uniform(b, s->out_c, -0.1f, 0.1f, 37u + k);
         fill_uniform(dy, yc, -1.0f, 1.0f, 41u + k);
         cnn_conv2d_forward(s, 1, x, w, b, ref, work);
-        cnn_wino_filter(s, w, NULL, 0, U);
+        cnn_wino_filter(s, w, NULL, U);
         cnn_wino_forward(s, 1, x, U, b, 0, y, work);
         double fwd = relative_error(y, ref, yc);
-        cnn_conv2d_backward(s, 1, x, w, dy, dxref, NULL, NULL, work);
-        cnn_wino_filter(s, w, NULL, 1, U);
-        cnn_wino_forward(&bs, 1, dy, U, NULL, 0, dx, work);
-        double bwd = relative_error(dx, dxref, xc);
-        /* accumulated into what is there */
+        /* the weight gradient is accumulated into what is there */
         fill_uniform(dwref, wc, -0.5f, 0.5f, 53u + k);
         memcpy(dw, dwref, wc * sizeof(float));
-        cnn_conv2d_backward(s, 1, x, w, dy, NULL, dwref, NULL, work);
-        cnn_wino_backward_filter(s, 1, x, dy, dw, work);
+        cnn_conv2d_backward(s, 1, x, w, dy, dxref, dwref, NULL, work);
+        cnn_wino_backward(s, 1, x, dy, U, dx, dw, work);
+        double bwd = relative_error(dx, dxref, xc);
         double dwe = relative_error(dw, dwref, wc);
         printf("  %-12s %4d -> %4d  %3dx%-3d pad %d,%d: forward %.2e  "
                "backward-data %.2e  weights %.2e  %s\n",
@@ -463,7 +470,7 @@ int main(void)
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, forward_matches_pytorch, 0, NCASES);
-    tcase_add_loop_test(tc, backward_data_matches_pytorch, 0, NCASES);
+    tcase_add_loop_test(tc, backward_matches_pytorch, 0, NCASES);
     tcase_add_loop_test(tc, backward_data_matches_finite_differences, 0,
                         NCASES);
     tcase_add_test(tc, filter_scale_scales_output);

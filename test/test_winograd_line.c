@@ -1,8 +1,8 @@
 /* test_winograd_line.c - 1x7 and 7x1 convolutions by F(4, 7) along a line
  * (lib/winograd_line.c): the forward with its ReLU and batch-norm output
- * stage, backward-data and the weight gradient against PyTorch goldens of
- * odd, short and 1x1 lines, 'same' and 'valid' padding and batches
- * (test/gen_golden_winograd_line.py), backward-data against finite
+ * stage, the input and weight gradients against PyTorch goldens of odd,
+ * short and 1x1 lines, 'same' and 'valid' padding and batches
+ * (test/gen_golden_winograd_line.py), the input gradient against finite
  * differences; every 1x7 and 7x1 layer shape of InceptionV3 at 224 and 299
  * against the im2col path (max|diff| / max|ref| <= 1e-4, printed per
  * shape); the rule; and in a network: which layers take it, the outputs and
@@ -61,7 +61,7 @@ START_TEST(forward_matches_pytorch)
     float *U = alloc_floats(cnn_wino_line_filter_floats(&s));
     float *ws = alloc_floats(cnn_wino_line_workspace_floats(&s, n));
     float *y = alloc_floats(yc), *expect = alloc_floats(yc);
-    cnn_wino_line_filter(&s, w, 0, U);
+    cnn_wino_line_filter(&s, w, U);
     for (size_t i = 0; i < yc; i++)
         y[i] = 1e30f; /* overwritten */
     cnn_wino_line_forward_bn(&s, n, x, U, b, NULL, NULL, NULL, 0, y, ws);
@@ -87,9 +87,9 @@ END_TEST
 typedef struct {
     golden_file *g;
     const char *name;
-    cnn_conv_shape s, bs;
+    cnn_conv_shape s;
     int n;
-    float *x, *U, *Ub, *ws, *y, *dx;
+    float *x, *U, *ws, *y, *dx;
     const float *w, *b, *r;
     size_t x_count, y_count;
 } line_case;
@@ -107,8 +107,7 @@ static void load_case(line_case *c, const char *name)
                                          d[6], 1, 1,
                                          d[9] ? CNN_PAD_SAME : CNN_PAD_VALID, NULL),
                      CNN_OK);
-    c->bs = cnn_wino_line_backward_shape(&c->s);
-    ck_assert(cnn_wino_line_applicable(&c->bs));
+    ck_assert(cnn_wino_line_applicable(&c->s));
     c->n = d[0];
     c->w = get(c->g, name, "w")->data;
     c->b = d[10] ? get(c->g, name, "b")->data : NULL;
@@ -118,19 +117,17 @@ static void load_case(line_case *c, const char *name)
     c->x = alloc_floats(c->x_count); /* writable for finite differences */
     memcpy(c->x, get(c->g, name, "x")->data, c->x_count * sizeof(float));
     c->U = alloc_floats(cnn_wino_line_filter_floats(&c->s));
-    c->Ub = alloc_floats(cnn_wino_line_filter_floats(&c->bs));
-    size_t ws = cnn_wino_line_filter_grad_workspace_floats(&c->s, c->n);
-    size_t wsb = cnn_wino_line_workspace_floats(&c->bs, c->n);
+    size_t ws = cnn_wino_line_workspace_floats(&c->s, c->n);
+    size_t wsb = cnn_wino_line_backward_workspace_floats(&c->s, c->n);
     c->ws = alloc_floats(ws > wsb ? ws : wsb);
     c->y = alloc_floats(c->y_count);
     c->dx = alloc_floats(c->x_count);
-    cnn_wino_line_filter(&c->s, c->w, 0, c->U);
-    cnn_wino_line_filter(&c->s, c->w, 1, c->Ub);
+    cnn_wino_line_filter(&c->s, c->w, c->U);
 }
 
 static void free_case(line_case *c)
 {
-    free(c->x), free(c->U), free(c->Ub), free(c->ws), free(c->y), free(c->dx);
+    free(c->x), free(c->U), free(c->ws), free(c->y), free(c->dx);
     golden_free(c->g);
 }
 
@@ -140,18 +137,23 @@ START_TEST(backward_matches_pytorch)
     load_case(&c, CASES[_i]);
     for (size_t i = 0; i < c.x_count; i++)
         c.dx[i] = 1e30f; /* overwritten */
-    cnn_wino_line_forward_bn(&c.bs, c.n, c.r, c.Ub, NULL, NULL, NULL, NULL, 0,
-                             c.dx, c.ws);
-    assert_close_scaled("dx", c.dx, get(c.g, c.name, "dx")->data, c.x_count);
     /* the weight gradient is accumulated into what is there */
     const golden_array *dw_want = get(c.g, c.name, "dw");
     float *dw = alloc_floats(dw_want->count), *want = alloc_floats(dw_want->count);
     fill_uniform(dw, dw_want->count, -0.5f, 0.5f, 9);
     for (size_t i = 0; i < dw_want->count; i++)
         want[i] = dw[i] + dw_want->data[i];
-    cnn_wino_line_backward_filter(&c.s, c.n, c.x, c.r, dw, c.ws);
+    cnn_wino_line_backward(&c.s, c.n, c.x, c.r, c.U, c.dx, dw, c.ws);
+    assert_close_scaled("dx", c.dx, get(c.g, c.name, "dx")->data, c.x_count);
     assert_close_scaled("dw", dw, want, dw_want->count);
-    free(dw), free(want);
+    /* each gradient alone is the same */
+    float *dx_alone = alloc_floats(c.x_count);
+    fill_uniform(want, dw_want->count, -0.5f, 0.5f, 9);
+    cnn_wino_line_backward(&c.s, c.n, c.x, c.r, c.U, dx_alone, NULL, c.ws);
+    cnn_wino_line_backward(&c.s, c.n, c.x, c.r, NULL, NULL, want, c.ws);
+    assert_close_scaled("dx alone", dx_alone, c.dx, c.x_count);
+    assert_close_scaled("dw alone", want, dw, dw_want->count);
+    free(dw), free(want), free(dx_alone);
     free_case(&c);
 }
 END_TEST
@@ -168,8 +170,7 @@ START_TEST(backward_data_matches_finite_differences)
 {
     line_case c;
     load_case(&c, CASES[_i]);
-    cnn_wino_line_forward_bn(&c.bs, c.n, c.r, c.Ub, NULL, NULL, NULL, NULL, 0,
-                             c.dx, c.ws);
+    cnn_wino_line_backward(&c.s, c.n, NULL, c.r, c.U, c.dx, NULL, c.ws);
     /* L is linear in x, so a large step only fights rounding */
     gradcheck("dx", line_loss, &c, c.x, c.dx, c.x_count, 300, 0.05, 1e-3, 1e-3);
     free_case(&c);
@@ -217,10 +218,9 @@ START_TEST(network_shapes_match_im2col)
         size_t xc = (size_t)s->in_c * s->in_h * s->in_w;
         size_t yc = (size_t)s->out_c * s->out_h * s->out_w;
         size_t wc = (size_t)s->out_c * s->in_c * 7;
-        const cnn_conv_shape bs = cnn_wino_line_backward_shape(s);
         size_t ws = cnn_conv_workspace_floats(s);
-        size_t w1 = cnn_wino_line_filter_grad_workspace_floats(s, 1);
-        size_t w2 = cnn_wino_line_workspace_floats(&bs, 1);
+        size_t w1 = cnn_wino_line_workspace_floats(s, 1);
+        size_t w2 = cnn_wino_line_backward_workspace_floats(s, 1);
         ws = ws > w1 ? ws : w1;
         ws = ws > w2 ? ws : w2;
         float *x = alloc_floats(xc), *w = alloc_floats(wc);
@@ -236,17 +236,14 @@ START_TEST(network_shapes_match_im2col)
         fill_uniform(b, s->out_c, -0.1f, 0.1f, 37u + k);
         fill_uniform(dy, yc, -1.0f, 1.0f, 41u + k);
         cnn_conv2d_forward(s, 1, x, w, b, ref, work);
-        cnn_wino_line_filter(s, w, 0, U);
+        cnn_wino_line_filter(s, w, U);
         cnn_wino_line_forward_bn(s, 1, x, U, b, NULL, NULL, NULL, 0, y, work);
         double e[3] = {relative_error(y, ref, yc)};
-        cnn_conv2d_backward(s, 1, x, w, dy, dxref, NULL, NULL, work);
-        cnn_wino_line_filter(s, w, 1, U);
-        cnn_wino_line_forward_bn(&bs, 1, dy, U, NULL, NULL, NULL, NULL, 0, dx, work);
-        e[1] = relative_error(dx, dxref, xc);
         memset(dwref, 0, wc * sizeof(float));
         memset(dw, 0, wc * sizeof(float));
-        cnn_conv2d_backward(s, 1, x, w, dy, NULL, dwref, NULL, work);
-        cnn_wino_line_backward_filter(s, 1, x, dy, dw, work);
+        cnn_conv2d_backward(s, 1, x, w, dy, dxref, dwref, NULL, work);
+        cnn_wino_line_backward(s, 1, x, dy, U, dx, dw, work);
+        e[1] = relative_error(dx, dxref, xc);
         e[2] = relative_error(dw, dwref, wc);
         printf("  %4d -> %4d  %dx%d on %2dx%-2d: forward %.2e  backward-data "
                "%.2e  weights %.2e  %s\n", s->in_c, s->out_c, s->kh, s->kw,
