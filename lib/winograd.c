@@ -632,9 +632,52 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
         }
 }
 
+/* Whether the backward runs thread-private chunks too: as the forward,
+ * and with chunks of at least two tile rows, so that the input patches of
+ * chunks two apart never overlap (chunks of one parity then add into dx
+ * side by side). */
+static int private_backward(const cnn_conv_shape *s, int n)
+{
+    const int tiles = private_chunk_tiles(s, n);
+    return tiles && tiles >= 2 * tiles_w(s);
+}
+
 size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n)
 {
+    /* one weight gradient per thread, each thread's chunks after them */
+    if (private_backward(s, n))
+        return (size_t)PRIVATE_SLOTS * cnn_wino_filter_floats(s) + WINO_FLOATS;
     return cnn_wino_filter_floats(s) + cnn_wino_workspace_floats(s, n);
+}
+
+/* The tiles [t0, t0 + nt) of dy: dU += (beta = 1) or = (beta = 0) their
+ * weight gradient when dU is not NULL, dx += their input gradient when dx
+ * is not NULL; through V and dM after V. Single-threaded inside a parallel
+ * region, as forward_chunk. */
+static void backward_chunk(const cnn_conv_shape *s, const float *x,
+                           const float *dy, const float *U, long long t0,
+                           int nt, float *dx, float *dU, float beta, float *V)
+{
+    const int K = s->out_c, C = s->in_c;
+    float *dM = V + (size_t)CNN_WINO_POINTS * C * nt;
+    gradient_transform(s, dy, t0, nt, dM);
+    if (dU) {
+        input_transform(s, x, t0, nt, V);
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
+                        dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt,
+                        nt, beta, dU + (size_t)xi * K * C, C);
+    }
+    if (dx) {
+        /* V, free again: the transformed input gradient U^T dM */
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
+                        U + (size_t)xi * K * C, C, dM + (size_t)xi * K * nt, nt,
+                        0.0f, V + (size_t)xi * C * nt, nt);
+        input_adjoint(s, V, t0, nt, dx);
+    }
 }
 
 void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
@@ -645,37 +688,53 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
     assert((!dx || U) && (!dweight || x));
     if (n == 0 || (!dx && !dweight))
         return;
-    const int K = s->out_c, C = s->in_c;
     const long long total = (long long)n * tiles_h(s) * tiles_w(s);
-    const int chunk = chunk_tiles(s, n);
-    float *dU = workspace;
-    float *V = dU + cnn_wino_filter_floats(s);
+    const size_t filter = cnn_wino_filter_floats(s);
+    float *dU = dweight ? workspace : NULL;
     if (dx)
-        memset(dx, 0, (size_t)n * C * s->in_h * s->in_w * sizeof *dx);
-    for (long long t0 = 0; t0 < total; t0 += chunk) {
-        const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
-        float *dM = V + (size_t)CNN_WINO_POINTS * C * nt;
-        gradient_transform(s, dy, t0, nt, dM);
-        if (dweight) {
-            input_transform(s, x, t0, nt, V);
-            const float beta = t0 == 0 ? 0.0f : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1)
-            for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
-                            1.0f, dM + (size_t)xi * K * nt, nt,
-                            V + (size_t)xi * C * nt, nt, beta,
-                            dU + (size_t)xi * K * C, C);
+        memset(dx, 0, (size_t)n * s->in_c * s->in_h * s->in_w * sizeof *dx);
+    if (private_backward(s, n)) {
+        const int tiles = private_chunk_tiles(s, n);
+        int threads = cnn_get_threads();
+        if (threads > PRIVATE_SLOTS)
+            threads = PRIVATE_SLOTS;
+        const long long chunks = (total + tiles - 1) / tiles;
+        float *slots = workspace + (size_t)PRIVATE_SLOTS * filter;
+        if (dU)
+            memset(dU, 0, (size_t)threads * filter * sizeof *dU);
+#pragma omp parallel num_threads(threads)
+        {
+#ifdef _OPENMP
+            const int me = omp_get_thread_num();
+#else
+            const int me = 0;
+#endif
+            float *V = slots + (size_t)me * PRIVATE_FLOATS;
+            float *mine = dU ? dU + (size_t)me * filter : NULL;
+            for (int parity = 0; parity < 2; parity++) {
+#pragma omp for schedule(dynamic, 1)
+                for (long long ch = parity; ch < chunks; ch += 2) {
+                    const long long t0 = ch * tiles;
+                    backward_chunk(s, x, dy, U, t0,
+                                   total - t0 < tiles ? (int)(total - t0) : tiles,
+                                   dx, mine, 1.0f, V);
+                }
+            }
         }
-        if (dx) {
-            /* V, free again: the transformed input gradient U^T dM */
-#pragma omp parallel for schedule(dynamic, 1)
-            for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K,
-                            1.0f, U + (size_t)xi * K * C, C,
-                            dM + (size_t)xi * K * nt, nt, 0.0f,
-                            V + (size_t)xi * C * nt, nt);
-            input_adjoint(s, V, t0, nt, dx);
-        }
+        /* the threads' weight gradients summed into the first */
+        if (dU)
+            for (int t = 1; t < threads; t++) {
+                const float *other = dU + (size_t)t * filter;
+#pragma omp parallel for schedule(static)
+                for (size_t i = 0; i < filter; i++)
+                    dU[i] += other[i];
+            }
+    } else {
+        const int chunk = chunk_tiles(s, n);
+        for (long long t0 = 0; t0 < total; t0 += chunk)
+            backward_chunk(s, x, dy, U, t0,
+                           total - t0 < chunk ? (int)(total - t0) : chunk, dx,
+                           dU, t0 == 0 ? 0.0f : 1.0f, workspace + filter);
     }
     if (dweight)
         filter_gradient_transform(s, dU, dweight);
