@@ -48,7 +48,7 @@
  * more in all were as fast or slower (2026-12-01). */
 #define PRIVATE_FLOATS ((size_t)1 << 20) /* 4 MB */
 #define PRIVATE_SLOTS ((int)(WINO_FLOATS / PRIVATE_FLOATS))
-#define PRIVATE_MIN_TILES 128
+#define PRIVATE_MIN_TILES 128 /* so in + out channels <= 227 */
 
 int cnn_wino_applicable(const cnn_conv_shape *s)
 {
@@ -211,9 +211,7 @@ static int chunk_tiles(const cnn_conv_shape *s, int n)
                                 (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c));
 }
 
-/* Tiles per chunk of a forward in thread-private chunks, or 0 for shared
- * chunks (too many channels, or too few tiles to keep two threads busy). */
-static int private_chunk_tiles(const cnn_conv_shape *s, int n)
+int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n)
 {
     const long long total = (long long)n * tiles_h(s) * tiles_w(s);
     const long long nt = (long long)(PRIVATE_FLOATS /
@@ -223,7 +221,7 @@ static int private_chunk_tiles(const cnn_conv_shape *s, int n)
 
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
 {
-    if (private_chunk_tiles(s, n))
+    if (cnn_wino_private_chunk_tiles(s, n))
         return WINO_FLOATS;
     size_t chunk = (size_t)chunk_tiles(s, n);
     return (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c) * chunk;
@@ -459,7 +457,7 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
     if (n == 0)
         return;
     const long long total = (long long)n * tiles_h(s) * tiles_w(s);
-    const int private_tiles = private_chunk_tiles(s, n);
+    const int private_tiles = cnn_wino_private_chunk_tiles(s, n);
     if (private_tiles) {
         int threads = cnn_get_threads();
         if (threads > PRIVATE_SLOTS)
@@ -638,7 +636,7 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
  * side by side). */
 static int private_backward(const cnn_conv_shape *s, int n)
 {
-    const int tiles = private_chunk_tiles(s, n);
+    const int tiles = cnn_wino_private_chunk_tiles(s, n);
     return tiles && tiles >= 2 * tiles_w(s);
 }
 
@@ -694,7 +692,7 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
     if (dx)
         memset(dx, 0, (size_t)n * s->in_c * s->in_h * s->in_w * sizeof *dx);
     if (private_backward(s, n)) {
-        const int tiles = private_chunk_tiles(s, n);
+        const int tiles = cnn_wino_private_chunk_tiles(s, n);
         int threads = cnn_get_threads();
         if (threads > PRIVATE_SLOTS)
             threads = PRIVATE_SLOTS;

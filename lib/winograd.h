@@ -54,6 +54,11 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
  * 32 MB of workspace, at least 64 tiles. */
 int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile);
 
+/* Tiles per chunk when the passes for n images run in thread-private
+ * chunks (layers with few channels, enough tiles to keep the threads
+ * busy), else 0. */
+int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n);
+
 /* Floats of workspace cnn_wino_forward needs for n images. */
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n);
 

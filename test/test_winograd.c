@@ -274,6 +274,58 @@ START_TEST(network_shapes_match_im2col)
 }
 END_TEST
 
+/* Thread-private chunks (few channels, many tiles) against im2col: three
+ * images of odd size, so that chunks cross rows and images; the input
+ * gradient adds up across chunks two apart in parallel. */
+START_TEST(private_chunks_match_im2col)
+{
+    const int n = 3;
+    for (int valid = 0; valid < 2; valid++) {
+        cnn_conv_shape s;
+        ck_assert_int_eq(cnn_conv_shape_init(&s, 16, 141 + 2 * valid, 139, 24,
+                                             3, 3, 1, 1,
+                                             valid ? CNN_PAD_VALID : CNN_PAD_SAME,
+                                             NULL), CNN_OK);
+        const int tiles = cnn_wino_private_chunk_tiles(&s, n);
+        ck_assert_int_gt(tiles, 0);
+        ck_assert_int_lt(tiles, n * ((s.out_h + 3) / 4) * ((s.out_w + 3) / 4) / 3);
+        size_t xc = (size_t)n * s.in_c * s.in_h * s.in_w;
+        size_t yc = (size_t)n * s.out_c * s.out_h * s.out_w;
+        size_t wc = (size_t)s.out_c * s.in_c * 9;
+        size_t ws = cnn_conv_workspace_floats(&s);
+        if (cnn_wino_backward_workspace_floats(&s, n) > ws)
+            ws = cnn_wino_backward_workspace_floats(&s, n);
+        if (cnn_wino_workspace_floats(&s, n) > ws)
+            ws = cnn_wino_workspace_floats(&s, n);
+        float *x = alloc_floats(xc), *w = alloc_floats(wc), *b = alloc_floats(24);
+        float *y = alloc_floats(yc), *ref = alloc_floats(yc), *dy = alloc_floats(yc);
+        float *dx = alloc_floats(xc), *dxref = alloc_floats(xc);
+        float *dw = alloc_floats(wc), *dwref = alloc_floats(wc);
+        float *work = alloc_floats(ws), *U = alloc_floats(cnn_wino_filter_floats(&s));
+        fill_uniform(x, xc, -1.0f, 1.0f, 61u + valid);
+        fill_uniform(w, wc, -0.3f, 0.3f, 67u + valid);
+        fill_uniform(b, 24, -0.1f, 0.1f, 71u + valid);
+        fill_uniform(dy, yc, -1.0f, 1.0f, 73u + valid);
+        memset(dw, 0, wc * sizeof(float));
+        memset(dwref, 0, wc * sizeof(float));
+        cnn_conv2d_forward(&s, n, x, w, b, ref, work);
+        cnn_conv2d_backward(&s, n, x, w, dy, dxref, dwref, NULL, work);
+        cnn_wino_filter(&s, w, NULL, U);
+        cnn_wino_forward(&s, n, x, U, b, 0, y, work);
+        cnn_wino_backward(&s, n, x, dy, U, dx, dw, work);
+        double e[3] = {relative_error(y, ref, yc), relative_error(dx, dxref, xc),
+                       relative_error(dw, dwref, wc)};
+        printf("private chunks of %d tiles, %s: forward %.2e  input gradient "
+               "%.2e  weights %.2e\n", tiles, valid ? "valid" : "same", e[0],
+               e[1], e[2]);
+        for (int j = 0; j < 3; j++)
+            ck_assert_msg(e[j] <= 1e-4, "pass %d: %g", j, e[j]);
+        free(x), free(w), free(b), free(y), free(ref), free(dy), free(dx);
+        free(dxref), free(dw), free(dwref), free(work), free(U);
+    }
+}
+END_TEST
+
 /* The rule: VGG16's first layer (3 input channels) and 1-image maps of a
  * few tiles stay on im2col; the others take Winograd, except layers being
  * trained on fewer than 32 tiles (their filter transforms cost more). */
@@ -478,6 +530,7 @@ int main(void)
     tc = tcase_create("networks");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, network_shapes_match_im2col);
+    tcase_add_test(tc, private_chunks_match_im2col);
     tcase_add_test(tc, rule_picks_by_channels_and_tiles);
     tcase_add_test(tc, network_gradients_match_finite_differences);
     tcase_add_test(tc, network_inference_follows_weight_changes);
