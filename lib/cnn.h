@@ -177,7 +177,7 @@ cnn_status cnn_pool_shape_init(cnn_pool_shape *s, int c, int in_h, int in_w,
                                cnn_padding pad, cnn_error *err);
 
 /* argmax [n, c, out_h, out_w] records the winning input index (within the
- * image plane) for backward; padding never wins. */
+ * image plane) for backward, or is NULL (inference); padding never wins. */
 void cnn_maxpool_forward(const cnn_pool_shape *s, int n, const float *x,
                          float *y, int32_t *argmax);
 void cnn_maxpool_backward(const cnn_pool_shape *s, int n, const float *dy,

@@ -217,7 +217,8 @@ static void plan_items(cnn_net *net, int training)
     for (int i = 0; i < L; i++) {
         net_layer *l = &net->layers[i];
         int bt = training && l->runs_backward ? 2 * L - 1 - i : i;
-        if (l->kind == LAYER_POOL && l->pool == CNN_POOL_MAX)
+        if (l->kind == LAYER_POOL && l->pool == CNN_POOL_MAX && training &&
+            l->runs_backward)
             use_item(&aux[i], l->out_floats, i, bt); /* int32 argmax */
         else if (l->kind == LAYER_DROPOUT && training)
             use_item(&aux[i], (l->out_floats + 3) / 4, i, bt); /* u8 mask */

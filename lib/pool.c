@@ -82,7 +82,7 @@ static int window_width(const cnn_pool_shape *s, int ow)
 void cnn_maxpool_forward(const cnn_pool_shape *s, int n, const float *x,
                          float *y, int32_t *argmax)
 {
-    assert(s && n > 0 && x && y && argmax);
+    assert(s && n > 0 && x && y);
     const int planes = n * s->c;
     const size_t in_plane = (size_t)s->in_h * s->in_w;
     const size_t out_plane = (size_t)s->out_h * s->out_w;
@@ -92,14 +92,16 @@ void cnn_maxpool_forward(const cnn_pool_shape *s, int n, const float *x,
         const float *xp = x + p * in_plane;
         for (int oh = 0; oh < s->out_h; oh++) {
             float *yr = y + p * out_plane + (size_t)oh * s->out_w;
-            int32_t *ar = argmax + p * out_plane + (size_t)oh * s->out_w;
+            int32_t *ar = argmax ? argmax + p * out_plane + (size_t)oh * s->out_w
+                                 : NULL;
             int h0, h1;
             clip_window(oh * s->stride_h - s->pad_top, s->kh, s->in_h, &h0, &h1);
             /* start from the window's first real pixel, as if it were -inf */
             for (int ow = 0; ow < s->out_w; ow++) {
                 int w0 = ow * sw - s->pad_left;
                 yr[ow] = -INFINITY;
-                ar[ow] = h0 * s->in_w + (w0 < 0 ? 0 : w0);
+                if (ar)
+                    ar[ow] = h0 * s->in_w + (w0 < 0 ? 0 : w0);
             }
             for (int h = h0; h < h1; h++) {
                 const float *row = xp + (size_t)h * s->in_w;
@@ -107,6 +109,14 @@ void cnn_maxpool_forward(const cnn_pool_shape *s, int n, const float *x,
                     int lo, hi, off = kx - s->pad_left;
                     int32_t base = h * s->in_w + off;
                     columns_for_tap(s, kx, &lo, &hi);
+                    if (!ar) {
+#pragma omp simd
+                        for (int ow = lo; ow < hi; ow++) {
+                            float v = row[ow * sw + off], best = yr[ow];
+                            yr[ow] = v > best ? v : best;
+                        }
+                        continue;
+                    }
 #pragma omp simd
                     for (int ow = lo; ow < hi; ow++) {
                         float v = row[ow * sw + off], best = yr[ow];
