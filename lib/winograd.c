@@ -12,7 +12,7 @@
  *      image's edge.
  * The transforms work on LANES tiles at once (the innermost loops run over
  * lanes and vectorize); their OpenMP loops run over channels x lane blocks.
- * Layers with few channels run their forward in smaller chunks instead,
+ * Layers with few channels run their passes in smaller chunks instead,
  * each thread taking whole ones (PRIVATE_FLOATS below).
  *
  * Transform matrices for the points 0, 1, -1, 2, -2 and infinity:
@@ -227,6 +227,21 @@ size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
     return (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c) * chunk;
 }
 
+/* Threads that run thread-private chunks, one workspace slot each. */
+static int private_threads(void)
+{
+    const int threads = cnn_get_threads();
+    return threads < PRIVATE_SLOTS ? threads : PRIVATE_SLOTS;
+}
+
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 /* Where tile t starts: image, top-left output pixel. */
 typedef struct {
@@ -459,17 +474,10 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
     const long long total = (long long)n * tiles_h(s) * tiles_w(s);
     const int private_tiles = cnn_wino_private_chunk_tiles(s, n);
     if (private_tiles) {
-        int threads = cnn_get_threads();
-        if (threads > PRIVATE_SLOTS)
-            threads = PRIVATE_SLOTS;
         const long long chunks = (total + private_tiles - 1) / private_tiles;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(private_threads())
         {
-#ifdef _OPENMP
-            float *V = workspace + (size_t)omp_get_thread_num() * PRIVATE_FLOATS;
-#else
-            float *V = workspace;
-#endif
+            float *V = workspace + (size_t)thread_index() * PRIVATE_FLOATS;
 #pragma omp for schedule(dynamic, 1)
             for (long long ch = 0; ch < chunks; ch++) {
                 const long long t0 = ch * private_tiles;
@@ -693,20 +701,14 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
         memset(dx, 0, (size_t)n * s->in_c * s->in_h * s->in_w * sizeof *dx);
     if (private_backward(s, n)) {
         const int tiles = cnn_wino_private_chunk_tiles(s, n);
-        int threads = cnn_get_threads();
-        if (threads > PRIVATE_SLOTS)
-            threads = PRIVATE_SLOTS;
+        const int threads = private_threads();
         const long long chunks = (total + tiles - 1) / tiles;
         float *slots = workspace + (size_t)PRIVATE_SLOTS * filter;
         if (dU)
             memset(dU, 0, (size_t)threads * filter * sizeof *dU);
 #pragma omp parallel num_threads(threads)
         {
-#ifdef _OPENMP
-            const int me = omp_get_thread_num();
-#else
-            const int me = 0;
-#endif
+            const int me = thread_index();
             float *V = slots + (size_t)me * PRIVATE_FLOATS;
             float *mine = dU ? dU + (size_t)me * filter : NULL;
             for (int parity = 0; parity < 2; parity++) {

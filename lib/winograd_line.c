@@ -12,9 +12,11 @@
  *   2. 10 sgemm calls M_xi = U_xi x V_xi spread over the threads;
  *   3. output transform: A^T m, + bias, batch norm, ReLU, cut at the end of
  *      the line.
- * The weight gradient transforms the output gradient by A (the adjoint of
- * step 3), sums dM_xi x V_xi^T over the chunks (10 sgemm calls each) and
- * takes the result back through G^T.
+ * The backward transforms the output gradient by A (the adjoint of step 3)
+ * once for both gradients: the weight gradient sums dM_xi x V_xi^T over the
+ * chunks (10 sgemm calls each) and takes the result back through G^T; the
+ * input gradient U_xi^T x dM_xi goes back through B (the adjoint of step 1)
+ * and is added along the lines.
  * The matrices below are those of the Toom-Cook construction for the points
  * 0, 1, -1, 2, -2, 1/2, -1/2, 3/2, -3/2 and infinity (exact fractions,
  * checked by test/gen_winograd_line_tables.py, which derives them). B^T
