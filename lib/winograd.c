@@ -39,7 +39,7 @@
 #define MIN_TILES 64
 /* Layers with few channels are bound by memory rather than arithmetic:
  * their chunks' V and M outgrow the caches, and every transformed tile
- * passes through DRAM twice. Their forward runs instead in chunks of at
+ * passes through DRAM twice. Their passes run instead in chunks of at
  * least PRIVATE_MIN_TILES small enough for V and M to stay in the cache,
  * each taken whole by one thread (its transforms and 36 products) in its
  * own PRIVATE_FLOATS of the workspace: VGG16's 224x224 64->64 layer took
@@ -243,6 +243,41 @@ static int thread_index(void)
 #endif
 }
 
+/* The products of one chunk, one sgemm per transform point, spread over
+ * the threads: each call single-threaded, as small ones would not thread
+ * well in OpenBLAS; inside a parallel region (thread-private chunks) all
+ * on the calling thread, as nested regions get one thread. */
+void cnn_wino_products(int points, int K, int C, int nt, const float *U,
+                       const float *V, float *M)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int xi = 0; xi < points; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C, 1.0f,
+                    U + (size_t)xi * K * C, C, V + (size_t)xi * C * nt, nt,
+                    0.0f, M + (size_t)xi * K * nt, nt);
+}
+
+void cnn_wino_weight_products(int points, int K, int C, int nt,
+                              const float *dM, const float *V, float beta,
+                              float *dU)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int xi = 0; xi < points; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
+                    dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt, nt,
+                    beta, dU + (size_t)xi * K * C, C);
+}
+
+void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
+                             const float *dM, float *dV)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int xi = 0; xi < points; xi++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
+                    U + (size_t)xi * K * C, C, dM + (size_t)xi * K * nt, nt,
+                    0.0f, dV + (size_t)xi * C * nt, nt);
+}
+
 /* Where tile t starts: image, top-left output pixel. */
 typedef struct {
     int img, oy, ox;
@@ -341,6 +376,25 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
         }
 }
 
+/* pts[i][j] = the lanes values of point (i, j) at src + (6 i + j) *
+ * point_stride, zeros after them: one lane block of transformed tiles. */
+static void load_points(const float *src, size_t point_stride, int lanes,
+                        float pts[6][6][LANES])
+{
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            const float *v = src + (size_t)(i * 6 + j) * point_stride;
+            if (lanes == LANES) {
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    pts[i][j][l] = v[l];
+            } else {
+                for (int l = 0; l < LANES; l++)
+                    pts[i][j][l] = l < lanes ? v[l] : 0.0f;
+            }
+        }
+}
+
 /* What the output stage applies per output channel k after the sum:
  * + bias[k], then batch norm (v - mean[k]) * scale[k] + beta[k] (the
  * library op's cancellation-free form), then ReLU. */
@@ -365,19 +419,7 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
             float m[6][6][LANES], u[4][6][LANES], o[4][4][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            const float *src = M + (size_t)k * nt + j0;
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    const float *v = src + (size_t)(i * 6 + j) * point_stride;
-                    if (lanes == LANES) {
-#pragma omp simd
-                        for (int l = 0; l < LANES; l++)
-                            m[i][j][l] = v[l];
-                    } else {
-                        for (int l = 0; l < LANES; l++)
-                            m[i][j][l] = l < lanes ? v[l] : 0.0f;
-                    }
-                }
+            load_points(M + (size_t)k * nt + j0, point_stride, lanes, m);
             /* u = A^T m (rows), o = u A (columns) */
             for (int j = 0; j < 6; j++)
 #pragma omp simd
@@ -433,9 +475,8 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
-/* The tiles [t0, t0 + nt) of y from x, through V and M after V. Inside a
- * parallel region (thread-private chunks) all of it runs on the calling
- * thread: nested regions get one thread, and so does OpenBLAS. */
+/* The tiles [t0, t0 + nt) of y from x, through V and M after V (all on
+ * the calling thread inside a parallel region). */
 static void forward_chunk(const cnn_conv_shape *s, const float *x,
                           const float *U, long long t0, int nt,
                           const out_stage *st, float *y, float *V)
@@ -443,13 +484,7 @@ static void forward_chunk(const cnn_conv_shape *s, const float *x,
     const int K = s->out_c, C = s->in_c;
     float *M = V + (size_t)CNN_WINO_POINTS * C * nt;
     input_transform(s, x, t0, nt, V);
-    /* one single-threaded product per point and thread; large ones would
-     * thread well in OpenBLAS too, small ones would not */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C, 1.0f,
-                    U + (size_t)xi * K * C, C, V + (size_t)xi * C * nt, nt,
-                    0.0f, M + (size_t)xi * K * nt, nt);
+    cnn_wino_products(CNN_WINO_POINTS, K, C, nt, U, V, M);
     output_transform(s, M, t0, nt, st, y);
 }
 
@@ -599,13 +634,7 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
             float v[6][6][LANES], u[6][6][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            const float *src = dV + (size_t)c * nt + j0;
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) {
-                    const float *p = src + (size_t)(a * 6 + b) * point_stride;
-                    for (int l = 0; l < LANES; l++)
-                        v[a][b][l] = l < lanes ? p[l] : 0.0f;
-                }
+            load_points(dV + (size_t)c * nt + j0, point_stride, lanes, v);
             /* u = B v (over rows), then v = u B^T (over columns) */
             for (int b = 0; b < 6; b++)
 #pragma omp simd
@@ -638,20 +667,20 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
         }
 }
 
-/* Whether the backward runs thread-private chunks too: as the forward,
- * and with chunks of at least two tile rows, so that the input patches of
- * chunks two apart never overlap (chunks of one parity then add into dx
- * side by side). */
-static int private_backward(const cnn_conv_shape *s, int n)
+/* Tiles per chunk when the backward runs thread-private chunks too, else
+ * 0: as the forward, and with chunks of at least two tile rows, so that
+ * the input patches of chunks two apart never overlap (chunks of one
+ * parity then add into dx side by side). */
+static int private_backward_tiles(const cnn_conv_shape *s, int n)
 {
     const int tiles = cnn_wino_private_chunk_tiles(s, n);
-    return tiles && tiles >= 2 * tiles_w(s);
+    return tiles >= 2 * tiles_w(s) ? tiles : 0;
 }
 
 size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n)
 {
     /* one weight gradient per thread, each thread's chunks after them */
-    if (private_backward(s, n))
+    if (private_backward_tiles(s, n))
         return (size_t)PRIVATE_SLOTS * cnn_wino_filter_floats(s) + WINO_FLOATS;
     return cnn_wino_filter_floats(s) + cnn_wino_workspace_floats(s, n);
 }
@@ -669,19 +698,11 @@ static void backward_chunk(const cnn_conv_shape *s, const float *x,
     gradient_transform(s, dy, t0, nt, dM);
     if (dU) {
         input_transform(s, x, t0, nt, V);
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
-                        dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt,
-                        nt, beta, dU + (size_t)xi * K * C, C);
+        cnn_wino_weight_products(CNN_WINO_POINTS, K, C, nt, dM, V, beta, dU);
     }
     if (dx) {
         /* V, free again: the transformed input gradient U^T dM */
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int xi = 0; xi < CNN_WINO_POINTS; xi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
-                        U + (size_t)xi * K * C, C, dM + (size_t)xi * K * nt, nt,
-                        0.0f, V + (size_t)xi * C * nt, nt);
+        cnn_wino_input_products(CNN_WINO_POINTS, K, C, nt, U, dM, V);
         input_adjoint(s, V, t0, nt, dx);
     }
 }
@@ -699,8 +720,8 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
     float *dU = dweight ? workspace : NULL;
     if (dx)
         memset(dx, 0, (size_t)n * s->in_c * s->in_h * s->in_w * sizeof *dx);
-    if (private_backward(s, n)) {
-        const int tiles = cnn_wino_private_chunk_tiles(s, n);
+    const int tiles = private_backward_tiles(s, n);
+    if (tiles) {
         const int threads = private_threads();
         const long long chunks = (total + tiles - 1) / tiles;
         float *slots = workspace + (size_t)PRIVATE_SLOTS * filter;

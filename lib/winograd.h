@@ -59,6 +59,21 @@ int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile);
  * busy), else 0. */
 int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n);
 
+/* The sgemm products of one chunk of nt tiles for each of points
+ * transform points (also winograd_line.c's), one single-threaded call per
+ * point spread over the threads; per point xi, with U_xi [K][C],
+ * V_xi [C][nt] and M_xi [K][nt] one after another:
+ *   products:        M_xi = U_xi x V_xi
+ *   weight_products: dU_xi = beta dU_xi + dM_xi x V_xi^T
+ *   input_products:  dV_xi = U_xi^T x dM_xi */
+void cnn_wino_products(int points, int K, int C, int nt, const float *U,
+                       const float *V, float *M);
+void cnn_wino_weight_products(int points, int K, int C, int nt,
+                              const float *dM, const float *V, float beta,
+                              float *dU);
+void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
+                             const float *dM, float *dV);
+
 /* Floats of workspace cnn_wino_forward needs for n images. */
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n);
 

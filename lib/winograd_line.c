@@ -24,7 +24,6 @@
  * double.
  */
 #include <assert.h>
-#include <cblas.h>
 #include <string.h>
 
 #include "winograd.h"
@@ -312,14 +311,7 @@ void cnn_wino_line_forward_bn(const cnn_conv_shape *s, int n, const float *x,
         float *V = workspace;
         float *M = workspace + (size_t)ALPHA * C * nt;
         input_transform(s, &g, x, t0, nt, V);
-        /* one single-threaded product per point and thread, as in
-         * winograd.c */
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int xi = 0; xi < ALPHA; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C,
-                        1.0f, U + (size_t)xi * K * C, C,
-                        V + (size_t)xi * C * nt, nt, 0.0f,
-                        M + (size_t)xi * K * nt, nt);
+        cnn_wino_products(ALPHA, K, C, nt, U, V, M);
         output_transform(s, &g, M, t0, nt, &st, y);
     }
 }
@@ -437,22 +429,12 @@ void cnn_wino_line_backward(const cnn_conv_shape *s, int n, const float *x,
         gradient_transform(s, &g, dy, t0, nt, dM);
         if (dweight) {
             input_transform(s, &g, x, t0, nt, V);
-            const float beta = t0 == 0 ? 0.0f : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1)
-            for (int xi = 0; xi < ALPHA; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt,
-                            1.0f, dM + (size_t)xi * K * nt, nt,
-                            V + (size_t)xi * C * nt, nt, beta,
-                            dU + (size_t)xi * K * C, C);
+            cnn_wino_weight_products(ALPHA, K, C, nt, dM, V,
+                                     t0 == 0 ? 0.0f : 1.0f, dU);
         }
         if (dx) {
             /* V, free again: the transformed input gradient U^T dM */
-#pragma omp parallel for schedule(dynamic, 1)
-            for (int xi = 0; xi < ALPHA; xi++)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K,
-                            1.0f, U + (size_t)xi * K * C, C,
-                            dM + (size_t)xi * K * nt, nt, 0.0f,
-                            V + (size_t)xi * C * nt, nt);
+            cnn_wino_input_products(ALPHA, K, C, nt, U, dM, V);
             input_adjoint(s, &g, V, t0, nt, dx);
         }
     }
