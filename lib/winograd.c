@@ -294,6 +294,26 @@ static tile_pos locate(const cnn_conv_shape *s, long long t)
     return p;
 }
 
+/* The first lanes values of each point (i, j) of pts to dst + (6 i + j) *
+ * point_stride: one lane block of transformed tiles (load_points's
+ * inverse). */
+static void store_points(float pts[6][6][LANES], int lanes, float *dst,
+                         size_t point_stride)
+{
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            float *v = dst + (size_t)(i * 6 + j) * point_stride;
+            if (lanes == LANES) {
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    v[l] = pts[i][j][l];
+            } else {
+                for (int l = 0; l < lanes; l++)
+                    v[l] = pts[i][j][l];
+            }
+        }
+}
+
 /* V [36][C][nt] for the tiles [t0, t0 + nt) of x. */
 static void input_transform(const cnn_conv_shape *s, const float *x,
                             long long t0, int nt, float *V)
@@ -360,19 +380,7 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
                     d[i][4][l] = 2.0f * (d1 - d3) - d2 + d4;
                     d[i][5][l] = 4.0f * d1 - 5.0f * d3 + d5;
                 }
-            float *dst = V + (size_t)c * nt + j0;
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    float *v = dst + (size_t)(i * 6 + j) * point_stride;
-                    if (lanes == LANES) {
-#pragma omp simd
-                        for (int l = 0; l < LANES; l++)
-                            v[l] = d[i][j][l];
-                    } else {
-                        for (int l = 0; l < lanes; l++)
-                            v[l] = d[i][j][l];
-                    }
-                }
+            store_points(d, lanes, V + (size_t)c * nt + j0, point_stride);
         }
 }
 
@@ -548,6 +556,14 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
             for (int l = 0; l < LANES; l++) {
                 tile_pos p = l < lanes ? locate(s, t0 + j0 + l) : (tile_pos){0, OH, OW};
                 const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
+                if (p.oy + 4 <= OH && p.ox + 4 <= OW) {
+                    for (int i = 0; i < 4; i++) {
+                        const float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
+                        for (int j = 0; j < 4; j++)
+                            d[i][j][l] = row[j];
+                    }
+                    continue;
+                }
                 for (int i = 0; i < 4; i++)
                     for (int j = 0; j < 4; j++) {
                         const int yy = p.oy + i, xx = p.ox + j;
@@ -565,13 +581,7 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
                 for (int l = 0; l < LANES; l++)
                     output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
                                       u[i][3][l], &m[i][0][l], LANES);
-            float *dst = dM + (size_t)k * nt + j0;
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    float *v = dst + (size_t)(i * 6 + j) * point_stride;
-                    for (int l = 0; l < lanes; l++)
-                        v[l] = m[i][j][l];
-                }
+            store_points(m, lanes, dM + (size_t)k * nt + j0, point_stride);
         }
 }
 
@@ -652,6 +662,14 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
                 tile_pos p = locate(s, t0 + j0 + l);
                 float *plane = dx + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
+                if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
+                    for (int i = 0; i < 6; i++) {
+                        float *row = plane + (size_t)(y0 + i) * W + x0;
+                        for (int j = 0; j < 6; j++)
+                            row[j] += v[i][j][l];
+                    }
+                    continue;
+                }
                 for (int i = 0; i < 6; i++) {
                     const int yy = y0 + i;
                     if (yy < 0 || yy >= H)

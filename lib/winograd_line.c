@@ -195,6 +195,24 @@ static tile_pos locate(const cnn_conv_shape *s, const line_layout *g, long long 
     return p;
 }
 
+/* The first lanes values of each point xi of pts to dst + xi *
+ * point_stride: one lane block of transformed tiles. */
+static void store_points(float pts[ALPHA][LANES], int lanes, float *dst,
+                         size_t point_stride)
+{
+    for (int xi = 0; xi < ALPHA; xi++) {
+        float *v = dst + (size_t)xi * point_stride;
+        if (lanes == LANES) {
+#pragma omp simd
+            for (int l = 0; l < LANES; l++)
+                v[l] = pts[xi][l];
+        } else {
+            for (int l = 0; l < lanes; l++)
+                v[l] = pts[xi][l];
+        }
+    }
+}
+
 /* V [10][C][nt] for the tiles [t0, t0 + nt) of x. */
 static void input_transform(const cnn_conv_shape *s, const line_layout *g,
                             const float *x, long long t0, int nt, float *V)
@@ -219,6 +237,12 @@ static void input_transform(const cnn_conv_shape *s, const line_layout *g,
                 const float *line = x + ((size_t)p.img * C + c) * plane +
                                     (size_t)p.line * g->in_line;
                 const int first = p.start - g->pad;
+                if (first >= 0 && first + ALPHA <= g->along_in) {
+                    const float *at = line + (size_t)first * g->in_step;
+                    for (int i = 0; i < ALPHA; i++)
+                        d[i][l] = at[(size_t)i * g->in_step];
+                    continue;
+                }
                 for (int i = 0; i < ALPHA; i++) {
                     const int at = first + i;
                     d[i][l] = at >= 0 && at < g->along_in
@@ -234,10 +258,7 @@ static void input_transform(const cnn_conv_shape *s, const line_layout *g,
                         u += BT[xi][i] * d[i][l];
                     v[xi][l] = u;
                 }
-            float *dst = V + (size_t)c * nt + j0;
-            for (int xi = 0; xi < ALPHA; xi++)
-                for (int l = 0; l < lanes; l++)
-                    dst[(size_t)xi * point_stride + l] = v[xi][l];
+            store_points(v, lanes, V + (size_t)c * nt + j0, point_stride);
         }
 }
 
@@ -352,10 +373,7 @@ static void gradient_transform(const cnn_conv_shape *s, const line_layout *g,
                         u += AT[i][xi] * d[i][l];
                     m[xi][l] = u;
                 }
-            float *dst = dM + (size_t)k * nt + j0;
-            for (int xi = 0; xi < ALPHA; xi++)
-                for (int l = 0; l < lanes; l++)
-                    dst[(size_t)xi * point_stride + l] = m[xi][l];
+            store_points(m, lanes, dM + (size_t)k * nt + j0, point_stride);
         }
 }
 
