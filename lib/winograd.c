@@ -100,12 +100,14 @@ static inline void filter_1d(double g0, double g1, double g2, double *o,
 }
 
 /* G^T u: the adjoint of filter_1d. */
-static inline void filter_adjoint_1d(const double u[6], double *o, size_t stride)
+static inline void filter_adjoint_1d(double u0, double u1, double u2,
+                                     double u3, double u4, double u5,
+                                     double *o, size_t stride)
 {
     const double q = 1.0 / 6, e = 1.0 / 12, t24 = 1.0 / 24;
-    o[0] = 0.25 * u[0] - q * (u[1] + u[2]) + t24 * (u[3] + u[4]);
-    o[stride] = q * (u[2] - u[1]) + e * (u[3] - u[4]);
-    o[2 * stride] = q * (u[3] + u[4] - u[1] - u[2]) + u[5];
+    o[0] = 0.25 * u0 - q * (u1 + u2) + t24 * (u3 + u4);
+    o[stride] = q * (u2 - u1) + e * (u3 - u4);
+    o[2 * stride] = q * (u3 + u4 - u1 - u2) + u5;
 }
 
 /* A d for one column d of a 4x4 output-gradient tile: the adjoint of the
@@ -136,61 +138,52 @@ static inline void input_adjoint_1d(float v0, float v1, float v2, float v3,
     o[5 * stride] = v5;
 }
 
-/* Filters are transformed in tiles of FR output channels x FC input
- * channels of U, read from the weight tensor and written as rows of FC
- * contiguous floats, with the arithmetic vectorized over the tile's
- * channel pairs. In double: F(4x4, 3x3) amplifies rounding, and a float
- * transform doubled the error of the network's finite-difference check. */
-#define FR 8
-#define FC 16
-#define FLANES (FR * FC)
+/* Filters are transformed in runs of FLANES channel pairs (k, c), taken
+ * in U's order (pair k * in_c + c), with the arithmetic vectorized over a
+ * run: each run reads FLANES 3x3 filters and writes FLANES contiguous
+ * floats of each point. In double: F(4x4, 3x3) amplifies rounding, and a
+ * float transform doubled the error of the network's finite-difference
+ * check. */
+#define FLANES 128
 
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
                      const float *scale, float *U)
 {
     assert(cnn_wino_applicable(s) && weight && U);
-    const int K = s->out_c, C = s->in_c;
-    const int row_tiles = (K + FR - 1) / FR, col_tiles = (C + FC - 1) / FC;
-    const size_t plane = (size_t)K * C;
-#pragma omp parallel for collapse(2) schedule(static) if (plane >= 4096)
-    for (int rt = 0; rt < row_tiles; rt++)
-        for (int ct = 0; ct < col_tiles; ct++) {
-            const int r0 = rt * FR, c0 = ct * FC;
-            const int nr = K - r0 < FR ? K - r0 : FR;
-            const int nc = C - c0 < FC ? C - c0 : FC;
-            double g[9][FLANES], t[6][3][FLANES], u[6][FLANES];
-            float out[36][FLANES];
-            for (int r = 0; r < FR; r++)
-                for (int col = 0; col < FC; col++) {
-                    const int l = r * FC + col, inside = r < nr && col < nc;
-                    const float *w =
-                        weight + (inside ? ((size_t)(r0 + r) * C + c0 + col) * 9 : 0);
-                    for (int ij = 0; ij < 9; ij++)
-                        g[ij][l] = inside ? w[ij] : 0.0;
-                }
-            /* t = G g (over rows), then each row a of t G^T (over columns) */
-            for (int j = 0; j < 3; j++)
-#pragma omp simd
-                for (int l = 0; l < FLANES; l++)
-                    filter_1d(g[j][l], g[3 + j][l], g[6 + j][l], &t[0][j][l],
-                              3 * FLANES);
-            for (int a = 0; a < 6; a++) {
-#pragma omp simd
-                for (int l = 0; l < FLANES; l++)
-                    filter_1d(t[a][0][l], t[a][1][l], t[a][2][l], &u[0][l], FLANES);
-                for (int b = 0; b < 6; b++)
-#pragma omp simd
-                    for (int l = 0; l < FLANES; l++) {
-                        const int r = l / FC;
-                        const double sc = scale && r < nr ? scale[r0 + r] : 1.0;
-                        out[a * 6 + b][l] = (float)(u[b][l] * sc);
-                    }
-            }
-            for (int xi = 0; xi < 36; xi++)
-                for (int r = 0; r < nr; r++)
-                    memcpy(U + xi * plane + (size_t)(r0 + r) * C + c0,
-                           &out[xi][r * FC], sizeof(float) * nc);
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    const long long runs = (long long)((plane + FLANES - 1) / FLANES);
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (long long run = 0; run < runs; run++) {
+        const size_t p0 = (size_t)run * FLANES;
+        const int lanes = plane - p0 < FLANES ? (int)(plane - p0) : FLANES;
+        double g[9][FLANES], t[6][3][FLANES], u[6][FLANES], sc[FLANES];
+        float out[FLANES];
+        for (int l = 0; l < FLANES; l++) {
+            const int inside = l < lanes;
+            const float *w = weight + (inside ? (p0 + l) * 9 : 0);
+            for (int ij = 0; ij < 9; ij++)
+                g[ij][l] = inside ? w[ij] : 0.0;
+            sc[l] = scale && inside ? scale[(p0 + l) / s->in_c] : 1.0;
         }
+        /* t = G g (over rows), then each row a of t G^T (over columns) */
+        for (int j = 0; j < 3; j++)
+#pragma omp simd
+            for (int l = 0; l < FLANES; l++)
+                filter_1d(g[j][l], g[3 + j][l], g[6 + j][l], &t[0][j][l],
+                          3 * FLANES);
+        for (int a = 0; a < 6; a++) {
+#pragma omp simd
+            for (int l = 0; l < FLANES; l++)
+                filter_1d(t[a][0][l], t[a][1][l], t[a][2][l], &u[0][l], FLANES);
+            for (int b = 0; b < 6; b++) {
+#pragma omp simd
+                for (int l = 0; l < FLANES; l++)
+                    out[l] = (float)(u[b][l] * sc[l]);
+                memcpy(U + (size_t)(a * 6 + b) * plane + p0, out,
+                       sizeof(float) * lanes);
+            }
+        }
+    }
 }
 
 int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile)
@@ -602,24 +595,27 @@ static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
             double u[6][FLANES];
             for (int a = 0; a < 6; a++) {
                 const float *src = dU + (size_t)(a * 6 + b) * plane + p0;
-                for (int l = 0; l < FLANES; l++)
-                    u[a][l] = l < lanes ? src[l] : 0.0;
+                if (lanes == FLANES) {
+#pragma omp simd
+                    for (int l = 0; l < FLANES; l++)
+                        u[a][l] = src[l];
+                } else {
+                    for (int l = 0; l < FLANES; l++)
+                        u[a][l] = l < lanes ? src[l] : 0.0;
+                }
             }
 #pragma omp simd
-            for (int l = 0; l < FLANES; l++) {
-                const double col[6] = {u[0][l], u[1][l], u[2][l],
-                                       u[3][l], u[4][l], u[5][l]};
-                filter_adjoint_1d(col, &t[0][b][l], 6 * FLANES);
-            }
+            for (int l = 0; l < FLANES; l++)
+                filter_adjoint_1d(u[0][l], u[1][l], u[2][l], u[3][l], u[4][l],
+                                  u[5][l], &t[0][b][l], 6 * FLANES);
         }
         /* g[i][j] = sum_b t[i][b] G[b][j] */
         for (int i = 0; i < 3; i++)
 #pragma omp simd
-            for (int l = 0; l < FLANES; l++) {
-                const double row[6] = {t[i][0][l], t[i][1][l], t[i][2][l],
-                                       t[i][3][l], t[i][4][l], t[i][5][l]};
-                filter_adjoint_1d(row, &g[i * 3][l], FLANES);
-            }
+            for (int l = 0; l < FLANES; l++)
+                filter_adjoint_1d(t[i][0][l], t[i][1][l], t[i][2][l],
+                                  t[i][3][l], t[i][4][l], t[i][5][l],
+                                  &g[i * 3][l], FLANES);
         for (int l = 0; l < lanes; l++) {
             float *dw = dweight + (p0 + l) * 9;
             for (int ij = 0; ij < 9; ij++)
