@@ -47,11 +47,13 @@ static void flatten_nhwc(int n, int c, int hw, const float *x, float *y,
 
 /* A checksum of the weights' bits (two sums, the second position-weighted),
  * one vectorizable pass: a cached Winograd filter is reused only while the
- * weights it came from are unchanged, whoever changed them. */
+ * weights it came from are unchanged, whoever changed them. Spread over the
+ * threads, as it reads every weight of the layer at every forward (sums
+ * modulo 2^32 do not depend on the order). */
 static uint64_t weights_checksum(const float *w, size_t count)
 {
     uint32_t plain = 0, weighted = 0;
-#pragma omp simd reduction(+ : plain, weighted)
+#pragma omp parallel for simd schedule(static) reduction(+ : plain, weighted) if (count >= 65536)
     for (size_t i = 0; i < count; i++) {
         uint32_t u;
         memcpy(&u, &w[i], sizeof u);
