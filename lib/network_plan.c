@@ -347,7 +347,7 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
         l->wino_u = NULL;
         l->wino = l->kind == LAYER_CONV && mode
                       ? wino_kind_for(&l->conv, batch, training && !l->frozen,
-                                      mode == 2)
+                                      l->runs_backward, mode == 2)
                       : 0;
     }
 }
@@ -444,7 +444,6 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
         net->layers[i].consumers = 0;
         net->layers[i].frozen = i <= net->frozen_until;
     }
-    choose_algorithms(net, batch, training);
     for (int i = 0; i < L; i++)
         for (int k = 0; k < net->layers[i].ninputs; k++)
             net->layers[net->layers[i].inputs[k]].consumers++;
@@ -478,6 +477,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
             net->grad_of[l->tensor] = (float *)net; /* marker, replaced below */
     }
 
+    choose_algorithms(net, batch, training);
     choose_fusion(net);
     plan_items(net, training);
     size_t floats = 0;

@@ -40,7 +40,7 @@
 /* Layers with few channels are bound by memory rather than arithmetic:
  * their chunks' V and M outgrow the caches, and every transformed tile
  * passes through DRAM twice. Their passes run instead in chunks of at
- * least PRIVATE_MIN_TILES small enough for V and M to stay in the cache,
+ * least PRIVATE_MIN_OUTPUTS outputs small enough for V and M to stay in the cache,
  * each taken whole by one thread (its transforms and 36 products) in its
  * own PRIVATE_FLOATS of the workspace: VGG16's 224x224 64->64 layer took
  * 35-40% less time than with shared chunks at batch 1 and 4,
@@ -48,7 +48,15 @@
  * more in all were as fast or slower (2026-12-01). */
 #define PRIVATE_FLOATS ((size_t)1 << 20) /* 4 MB */
 #define PRIVATE_SLOTS ((int)(WINO_FLOATS / PRIVATE_FLOATS))
-#define PRIVATE_MIN_TILES 128 /* so in + out channels <= 227 */
+#define PRIVATE_MIN_OUTPUTS 2048 /* F(4x4): 128 tiles, in + out channels
+                                    <= 227 */
+/* The transformed tiles of a chunk are [point][rows][tiles]; a lane block
+ * of a transform reads or writes one 64-byte line per point. With a point
+ * stride that is a multiple of 4 KB (rows x tiles often is) all those lines
+ * fall in one set of the L1 cache and evict each other. Strides of an odd
+ * number of lines put up to 64 points in distinct sets (the F(6x6) forward
+ * of VGG16's 224x224 64->64 layer took 6.2 instead of 7.6 ms). */
+#define LINE_FLOATS 16 /* 64 bytes */
 
 int cnn_wino_applicable(const cnn_conv_shape *s)
 {
@@ -186,9 +194,30 @@ void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
     }
 }
 
-int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile)
+size_t cnn_wino_point_stride(int rows, int nt)
 {
-    long long budget = (long long)(WINO_FLOATS / floats_per_tile);
+    const size_t lines = ((size_t)rows * nt + LINE_FLOATS - 1) / LINE_FLOATS;
+    return (lines | 1) * LINE_FLOATS;
+}
+
+size_t cnn_wino_chunk_floats(int points, int C, int K, int nt)
+{
+    return (size_t)points *
+           (cnn_wino_point_stride(C, nt) + cnn_wino_point_stride(K, nt));
+}
+
+/* Tiles of V and M that fit budget floats. */
+static long long tiles_within(size_t budget, int points, int C, int K)
+{
+    long long nt = (long long)(budget / ((size_t)points * ((size_t)C + K)));
+    while (nt > 0 && cnn_wino_chunk_floats(points, C, K, (int)nt) > budget)
+        nt--;
+    return nt;
+}
+
+int cnn_wino_chunk_tiles(long long total, int points, int C, int K)
+{
+    long long budget = tiles_within(WINO_FLOATS, points, C, K);
     if (budget < MIN_TILES)
         budget = MIN_TILES;
     if (total <= budget)
@@ -201,24 +230,23 @@ int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile)
 static int chunk_tiles(const cnn_conv_shape *s, int n)
 {
     return cnn_wino_chunk_tiles((long long)n * tiles_h(s) * tiles_w(s),
-                                (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c));
+                                CNN_WINO_POINTS, s->in_c, s->out_c);
+}
+
+int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
+                           int C, int K)
+{
+    const long long nt = tiles_within(PRIVATE_FLOATS, points, C, K);
+    return nt * tile_outputs >= PRIVATE_MIN_OUTPUTS && total >= 4 * nt
+               ? (int)nt : 0;
 }
 
 int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n)
 {
-    const long long total = (long long)n * tiles_h(s) * tiles_w(s);
-    const long long nt = (long long)(PRIVATE_FLOATS /
-        ((size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c)));
-    return nt >= PRIVATE_MIN_TILES && total >= 4 * nt ? (int)nt : 0;
+    return cnn_wino_private_tiles((long long)n * tiles_h(s) * tiles_w(s),
+                                  CNN_WINO_POINTS, 16, s->in_c, s->out_c);
 }
 
-size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
-{
-    if (cnn_wino_private_chunk_tiles(s, n))
-        return WINO_FLOATS;
-    size_t chunk = (size_t)chunk_tiles(s, n);
-    return (size_t)CNN_WINO_POINTS * ((size_t)s->in_c + s->out_c) * chunk;
-}
 
 /* Threads that run thread-private chunks, one workspace slot each. */
 static int private_threads(void)
@@ -243,48 +271,35 @@ static int thread_index(void)
 void cnn_wino_products(int points, int K, int C, int nt, const float *U,
                        const float *V, float *M)
 {
+    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C, 1.0f,
-                    U + (size_t)xi * K * C, C, V + (size_t)xi * C * nt, nt,
-                    0.0f, M + (size_t)xi * K * nt, nt);
+                    U + (size_t)xi * K * C, C, V + xi * vs, nt, 0.0f,
+                    M + xi * ms, nt);
 }
 
 void cnn_wino_weight_products(int points, int K, int C, int nt,
                               const float *dM, const float *V, float beta,
                               float *dU)
 {
+    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
-                    dM + (size_t)xi * K * nt, nt, V + (size_t)xi * C * nt, nt,
-                    beta, dU + (size_t)xi * K * C, C);
+                    dM + xi * ms, nt, V + xi * vs, nt, beta,
+                    dU + (size_t)xi * K * C, C);
 }
 
 void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
                              const float *dM, float *dV)
 {
+    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
-                    U + (size_t)xi * K * C, C, dM + (size_t)xi * K * nt, nt,
-                    0.0f, dV + (size_t)xi * C * nt, nt);
-}
-
-/* Where tile t starts: image, top-left output pixel. */
-typedef struct {
-    int img, oy, ox;
-} tile_pos;
-
-static tile_pos locate(const cnn_conv_shape *s, long long t)
-{
-    const int tw = tiles_w(s), per_image = tiles_h(s) * tw;
-    tile_pos p;
-    p.img = (int)(t / per_image);
-    int r = (int)(t % per_image);
-    p.oy = r / tw * 4;
-    p.ox = r % tw * 4;
-    return p;
+                    U + (size_t)xi * K * C, C, dM + xi * ms, nt, 0.0f,
+                    dV + xi * vs, nt);
 }
 
 /* The first lanes values of each point (i, j) of pts to dst + (6 i + j) *
@@ -313,7 +328,7 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
 {
     const int C = s->in_c, H = s->in_h, W = s->in_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)C * nt;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)C * nt >= 2048)
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -327,7 +342,7 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
                             d[i][j][l] = 0.0f;
                     continue;
                 }
-                tile_pos p = locate(s, t0 + j0 + l);
+                cnn_wino_tile p = cnn_wino_locate(s, 4, t0 + j0 + l);
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
                 if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
@@ -396,24 +411,16 @@ static void load_points(const float *src, size_t point_stride, int lanes,
         }
 }
 
-/* What the output stage applies per output channel k after the sum:
- * + bias[k], then batch norm (v - mean[k]) * scale[k] + beta[k] (the
- * library op's cancellation-free form), then ReLU. */
-typedef struct {
-    const float *bias, *mean, *scale, *beta;
-    int relu;
-} out_stage;
-
 /* y for the tiles [t0, t0 + nt) from M [36][K][nt]. */
 static void output_transform(const cnn_conv_shape *s, const float *M,
-                             long long t0, int nt, const out_stage *st,
+                             long long t0, int nt, const cnn_wino_out_stage *st,
                              float *y)
 {
     const float *bias = st->bias;
     const int relu = st->relu, bn = st->mean != NULL;
     const int K = s->out_c, OH = s->out_h, OW = s->out_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)K * nt;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
     for (int k = 0; k < K; k++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -463,7 +470,7 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
                     o[i][3][l] = r3;
                 }
             for (int l = 0; l < lanes; l++) {
-                tile_pos p = locate(s, t0 + j0 + l);
+                cnn_wino_tile p = cnn_wino_locate(s, 4, t0 + j0 + l);
                 float *plane = y + ((size_t)p.img * K + k) * OH * OW;
                 const int rows = OH - p.oy < 4 ? OH - p.oy : 4;
                 const int cols = OW - p.ox < 4 ? OW - p.ox : 4;
@@ -476,17 +483,69 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
-/* The tiles [t0, t0 + nt) of y from x, through V and M after V (all on
- * the calling thread inside a parallel region). */
-static void forward_chunk(const cnn_conv_shape *s, const float *x,
-                          const float *U, long long t0, int nt,
-                          const out_stage *st, float *y, float *V)
+size_t cnn_wino_workspace_2d(const cnn_wino_transforms *k,
+                             const cnn_conv_shape *s, int n)
 {
-    const int K = s->out_c, C = s->in_c;
-    float *M = V + (size_t)CNN_WINO_POINTS * C * nt;
-    input_transform(s, x, t0, nt, V);
-    cnn_wino_products(CNN_WINO_POINTS, K, C, nt, U, V, M);
-    output_transform(s, M, t0, nt, st, y);
+    const long long total = (long long)n * ((s->out_h + k->side - 1) / k->side) *
+                            ((s->out_w + k->side - 1) / k->side);
+    if (cnn_wino_private_tiles(total, k->points, k->side * k->side, s->in_c,
+                               s->out_c))
+        return WINO_FLOATS;
+    return cnn_wino_chunk_floats(
+        k->points, s->in_c, s->out_c,
+        cnn_wino_chunk_tiles(total, k->points, s->in_c, s->out_c));
+}
+
+/* The tiles [t0, t0 + nt) of y from x, through V and M after V. */
+static void forward_chunk(const cnn_wino_transforms *k,
+                          const cnn_conv_shape *s, const float *x,
+                          const float *U, const cnn_wino_out_stage *st,
+                          long long t0, int nt, float *y, float *V)
+{
+    float *M = V + k->points * cnn_wino_point_stride(s->in_c, nt);
+    k->input(s, x, t0, nt, V);
+    cnn_wino_products(k->points, s->out_c, s->in_c, nt, U, V, M);
+    k->output(s, M, t0, nt, st, y);
+}
+
+void cnn_wino_forward_2d(const cnn_wino_transforms *k,
+                         const cnn_conv_shape *s, int n, const float *x,
+                         const float *U, const cnn_wino_out_stage *st,
+                         float *y, float *workspace)
+{
+    const long long total = (long long)n * ((s->out_h + k->side - 1) / k->side) *
+                            ((s->out_w + k->side - 1) / k->side);
+    const int private_tiles = cnn_wino_private_tiles(
+        total, k->points, k->side * k->side, s->in_c, s->out_c);
+    if (!private_tiles) {
+        const int chunk = cnn_wino_chunk_tiles(total, k->points, s->in_c, s->out_c);
+        for (long long t0 = 0; t0 < total; t0 += chunk)
+            forward_chunk(k, s, x, U, st, t0,
+                          total - t0 < chunk ? (int)(total - t0) : chunk, y,
+                          workspace);
+        return;
+    }
+    const long long chunks = (total + private_tiles - 1) / private_tiles;
+#pragma omp parallel num_threads(private_threads())
+    {
+        float *V = workspace + (size_t)thread_index() * PRIVATE_FLOATS;
+#pragma omp for schedule(dynamic, 1)
+        for (long long ch = 0; ch < chunks; ch++) {
+            const long long t0 = ch * private_tiles;
+            forward_chunk(k, s, x, U, st, t0,
+                          total - t0 < private_tiles ? (int)(total - t0)
+                                                     : private_tiles,
+                          y, V);
+        }
+    }
+}
+
+static const cnn_wino_transforms F4X4 = {CNN_WINO_POINTS, 4, input_transform,
+                                         output_transform};
+
+size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_workspace_2d(&F4X4, s, n);
 }
 
 void cnn_wino_forward(const cnn_conv_shape *s, int n, const float *x,
@@ -503,33 +562,11 @@ void cnn_wino_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                          float *y, float *workspace)
 {
     assert(!mean == !scale && !mean == !beta);
-    const out_stage st = {bias, mean, scale, beta, relu};
+    const cnn_wino_out_stage st = {bias, mean, scale, beta, relu};
     assert(cnn_wino_applicable(s) && n >= 0 && x && U && y && workspace);
     if (n == 0)
         return;
-    const long long total = (long long)n * tiles_h(s) * tiles_w(s);
-    const int private_tiles = cnn_wino_private_chunk_tiles(s, n);
-    if (private_tiles) {
-        const long long chunks = (total + private_tiles - 1) / private_tiles;
-#pragma omp parallel num_threads(private_threads())
-        {
-            float *V = workspace + (size_t)thread_index() * PRIVATE_FLOATS;
-#pragma omp for schedule(dynamic, 1)
-            for (long long ch = 0; ch < chunks; ch++) {
-                const long long t0 = ch * private_tiles;
-                forward_chunk(s, x, U, t0,
-                              total - t0 < private_tiles ? (int)(total - t0)
-                                                         : private_tiles,
-                              &st, y, V);
-            }
-        }
-        return;
-    }
-    const int chunk = chunk_tiles(s, n);
-    for (long long t0 = 0; t0 < total; t0 += chunk)
-        forward_chunk(s, x, U, t0,
-                      total - t0 < chunk ? (int)(total - t0) : chunk, &st, y,
-                      workspace);
+    cnn_wino_forward_2d(&F4X4, s, n, x, U, &st, y, workspace);
 }
 
 /* dM [36][K][nt] = A dY A^T for the 4x4 tiles [t0, t0 + nt) of dy (zeros
@@ -539,7 +576,7 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
 {
     const int K = s->out_c, OH = s->out_h, OW = s->out_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)K * nt;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
     for (int k = 0; k < K; k++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -547,7 +584,8 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
             for (int l = 0; l < LANES; l++) {
-                tile_pos p = l < lanes ? locate(s, t0 + j0 + l) : (tile_pos){0, OH, OW};
+                cnn_wino_tile p = l < lanes ? cnn_wino_locate(s, 4, t0 + j0 + l)
+                                         : (cnn_wino_tile){0, OH, OW};
                 const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
                 if (p.oy + 4 <= OH && p.ox + 4 <= OW) {
                     for (int i = 0; i < 4; i++) {
@@ -633,7 +671,7 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
 {
     const int C = s->in_c, H = s->in_h, W = s->in_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)C * nt;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
 #pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -655,7 +693,7 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
                                      u[i][3][l], u[i][4][l], u[i][5][l],
                                      &v[i][0][l], LANES);
             for (int l = 0; l < lanes; l++) {
-                tile_pos p = locate(s, t0 + j0 + l);
+                cnn_wino_tile p = cnn_wino_locate(s, 4, t0 + j0 + l);
                 float *plane = dx + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
                 if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
@@ -708,7 +746,7 @@ static void backward_chunk(const cnn_conv_shape *s, const float *x,
                            int nt, float *dx, float *dU, float beta, float *V)
 {
     const int K = s->out_c, C = s->in_c;
-    float *dM = V + (size_t)CNN_WINO_POINTS * C * nt;
+    float *dM = V + CNN_WINO_POINTS * cnn_wino_point_stride(C, nt);
     gradient_transform(s, dy, t0, nt, dM);
     if (dU) {
         input_transform(s, x, t0, nt, V);

@@ -49,20 +49,82 @@ size_t cnn_wino_filter_floats(const cnn_conv_shape *s);
 void cnn_wino_filter(const cnn_conv_shape *s, const float *weight,
                      const float *scale, float *U);
 
-/* Tiles per chunk of a pass over total tiles with floats_per_tile of
- * transformed data each (also winograd_line.c's): equal chunks within
- * 32 MB of workspace, at least 64 tiles. */
-int cnn_wino_chunk_tiles(long long total, size_t floats_per_tile);
+/* Floats from one transform point to the next in a chunk's transformed
+ * tiles [point][rows][nt] (V: rows = in_c, M: out_c): rows x nt, padded so
+ * that the points of one tile do not share a cache set (also the other
+ * kinds'). */
+size_t cnn_wino_point_stride(int rows, int nt);
 
-/* Tiles per chunk when the passes for n images run in thread-private
- * chunks (layers with few channels, enough tiles to keep the threads
- * busy), else 0. */
+/* Floats of V and M for a chunk of nt tiles with points transform points,
+ * C input and K output channels. */
+size_t cnn_wino_chunk_floats(int points, int C, int K, int nt);
+
+/* Tiles per chunk of a pass over total tiles (also the other kinds'):
+ * equal chunks whose V and M fit 32 MB of workspace, at least 64 tiles. */
+int cnn_wino_chunk_tiles(long long total, int points, int C, int K);
+
+/* Tiles per thread-private chunk for a pass over total tiles of
+ * tile_outputs outputs each (also winograd_large.c's): when chunks that
+ * stay in the cache still hold enough outputs for efficient products, and
+ * there are enough of them to keep the threads busy; else 0 (shared
+ * chunks). */
+int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
+                           int C, int K);
+
+/* cnn_wino_private_tiles for the passes of this kind over n images. */
 int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n);
 
+/* Where a tile starts (image, top-left output pixel) when tiles of side x
+ * side outputs are numbered (image, tile row, tile column). */
+typedef struct {
+    int img, oy, ox;
+} cnn_wino_tile;
+
+static inline cnn_wino_tile cnn_wino_locate(const cnn_conv_shape *s, int side,
+                                            long long t)
+{
+    const int tw = (s->out_w + side - 1) / side;
+    const int per_image = (s->out_h + side - 1) / side * tw;
+    const int r = (int)(t % per_image);
+    return (cnn_wino_tile){(int)(t / per_image), r / tw * side, r % tw * side};
+}
+
+/* What an output stage applies per output channel k after the sum:
+ * + bias[k], then batch norm (v - mean[k]) * scale[k] + beta[k] (the
+ * library op's cancellation-free form), then ReLU; bias, mean (and with
+ * it scale, beta) may be NULL. */
+typedef struct {
+    const float *bias, *mean, *scale, *beta;
+    int relu;
+} cnn_wino_out_stage;
+
+/* A 2-D kind's transforms (F(4x4) here, F(6x6) in winograd_large.c), for
+ * the tiles [t0, t0 + nt): input x -> V [points][in_c][nt] and products
+ * M [points][out_c][nt] -> output y, points cnn_wino_point_stride apart. */
+typedef struct {
+    int points, side; /* transform points, output tile side */
+    void (*input)(const cnn_conv_shape *s, const float *x, long long t0,
+                  int nt, float *V);
+    void (*output)(const cnn_conv_shape *s, const float *M, long long t0,
+                   int nt, const cnn_wino_out_stage *st, float *y);
+} cnn_wino_transforms;
+
+/* Floats of workspace cnn_wino_forward_2d needs for n images. */
+size_t cnn_wino_workspace_2d(const cnn_wino_transforms *k,
+                             const cnn_conv_shape *s, int n);
+
+/* y from x through U with the kind's transforms, in chunks: thread-private
+ * ones for layers with few channels (cnn_wino_private_tiles), each thread
+ * taking whole chunks; shared ones, one after another, otherwise. */
+void cnn_wino_forward_2d(const cnn_wino_transforms *k,
+                         const cnn_conv_shape *s, int n, const float *x,
+                         const float *U, const cnn_wino_out_stage *st,
+                         float *y, float *workspace);
+
 /* The sgemm products of one chunk of nt tiles for each of points
- * transform points (also winograd_line.c's), one single-threaded call per
+ * transform points (also the other kinds'), one single-threaded call per
  * point spread over the threads; per point xi, with U_xi [K][C],
- * V_xi [C][nt] and M_xi [K][nt] one after another:
+ * V_xi [C][nt] and M_xi [K][nt] cnn_wino_point_stride apart:
  *   products:        M_xi = U_xi x V_xi
  *   weight_products: dU_xi = beta dU_xi + dM_xi x V_xi^T
  *   input_products:  dV_xi = U_xi^T x dM_xi */

@@ -2,6 +2,7 @@
 #include "winograd_kinds.h"
 
 #include "winograd.h"
+#include "winograd_large.h"
 #include "winograd_line.h"
 
 /* The 3x3 kind's filter without a per-channel scale (the network applies
@@ -23,13 +24,21 @@ static const wino_ops OPS_LINE = {
     cnn_wino_line_forward_bn, cnn_wino_line_backward,
 };
 
+static const wino_ops OPS_LARGE = {
+    cnn_wino_large_filter_floats, cnn_wino_large_workspace_floats, NULL,
+    cnn_wino_large_filter, cnn_wino_large_forward_bn, NULL,
+};
+
 const wino_ops *wino_ops_of(wino_kind kind)
 {
-    return kind == WINO_LINE ? &OPS_LINE : &OPS_3X3;
+    return kind == WINO_LINE ? &OPS_LINE : kind == WINO_LARGE ? &OPS_LARGE : &OPS_3X3;
 }
 
-int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int all)
+int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int backward,
+                  int all)
 {
+    if (!all && !backward && cnn_wino_large_preferred(s, n))
+        return WINO_LARGE;
     if (all ? cnn_wino_applicable(s) : cnn_wino_preferred(s, n, trained))
         return WINO_3X3;
     if (all ? cnn_wino_line_applicable(s) : cnn_wino_line_preferred(s, n, trained))

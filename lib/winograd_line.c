@@ -165,13 +165,12 @@ void cnn_wino_line_filter(const cnn_conv_shape *s, const float *weight,
 /* Tiles per chunk for n images. */
 static int chunk_tiles(const cnn_conv_shape *s, int n)
 {
-    return cnn_wino_chunk_tiles(tiles_of(s, n),
-                                (size_t)ALPHA * ((size_t)s->in_c + s->out_c));
+    return cnn_wino_chunk_tiles(tiles_of(s, n), ALPHA, s->in_c, s->out_c);
 }
 
 size_t cnn_wino_line_workspace_floats(const cnn_conv_shape *s, int n)
 {
-    return (size_t)ALPHA * ((size_t)s->in_c + s->out_c) * (size_t)chunk_tiles(s, n);
+    return cnn_wino_chunk_floats(ALPHA, s->in_c, s->out_c, chunk_tiles(s, n));
 }
 
 /* Where tile t is: image, line, first output along the line. */
@@ -220,7 +219,7 @@ static void input_transform(const cnn_conv_shape *s, const line_layout *g,
     const int C = s->in_c;
     const size_t plane = (size_t)s->in_h * s->in_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)C * nt;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)C * nt >= 2048)
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -276,7 +275,7 @@ static void output_transform(const cnn_conv_shape *s, const line_layout *g,
     const int K = s->out_c, bn = st->mean != NULL;
     const size_t plane = (size_t)s->out_h * s->out_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)K * nt;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
     for (int k = 0; k < K; k++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -330,7 +329,7 @@ void cnn_wino_line_forward_bn(const cnn_conv_shape *s, int n, const float *x,
     for (long long t0 = 0; t0 < total; t0 += chunk) {
         const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
         float *V = workspace;
-        float *M = workspace + (size_t)ALPHA * C * nt;
+        float *M = workspace + ALPHA * cnn_wino_point_stride(C, nt);
         input_transform(s, &g, x, t0, nt, V);
         cnn_wino_products(ALPHA, K, C, nt, U, V, M);
         output_transform(s, &g, M, t0, nt, &st, y);
@@ -345,7 +344,7 @@ static void gradient_transform(const cnn_conv_shape *s, const line_layout *g,
     const int K = s->out_c;
     const size_t plane = (size_t)s->out_h * s->out_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)K * nt;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
     for (int k = 0; k < K; k++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -387,7 +386,7 @@ static void input_adjoint(const cnn_conv_shape *s, const line_layout *g,
     const int C = s->in_c;
     const size_t plane = (size_t)s->in_h * s->in_w;
     const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = (size_t)C * nt;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
 #pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
@@ -443,7 +442,7 @@ void cnn_wino_line_backward(const cnn_conv_shape *s, int n, const float *x,
         memset(dx, 0, (size_t)n * C * s->in_h * s->in_w * sizeof *dx);
     for (long long t0 = 0; t0 < total; t0 += chunk) {
         const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
-        float *dM = V + (size_t)ALPHA * C * nt;
+        float *dM = V + ALPHA * cnn_wino_point_stride(C, nt);
         gradient_transform(s, &g, dy, t0, nt, dM);
         if (dweight) {
             input_transform(s, &g, x, t0, nt, V);

@@ -1,0 +1,319 @@
+/* winograd_large.c - F(6x6, 3x3) convolution, forward (see
+ * winograd_large.h).
+ *
+ * Its transforms run in winograd.c's forward (cnn_wino_forward_2d): tiles
+ * numbered (image, tile row, tile column) in chunks, each transforming its
+ * inputs into V [64][in_c][chunk], running the 64 products into
+ * M [64][out_c][chunk] and transforming M into the output tiles. The
+ * transforms work on lane blocks of LANES tiles (inner loops over lanes
+ * vectorize), with OpenMP over channels x blocks in shared chunks.
+ *
+ * The matrices, for the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity
+ * (Toom-Cook; test/gen_winograd_line_tables.py derives them with
+ * RUN, TAPS = 6, 3 and these points):
+ *   B^T = [-1   0  21/4    0  -21/4    0  1 0]   G = [ -1     0     0  ]
+ *         [ 0   1    1  -17/4 -17/4    1  1 0]       [-2/9  -2/9  -2/9 ]
+ *         [ 0  -1    1   17/4 -17/4   -1  1 0]       [-2/9   2/9  -2/9 ]
+ *         [ 0  1/2  1/4  -5/2  -5/4    2  1 0]       [1/90  1/45  2/45 ]
+ *         [ 0 -1/2  1/4   5/2  -5/4   -2  1 0]       [1/90 -1/45  2/45 ]
+ *         [ 0   2    4   -5/2   -5   1/2  1 0]       [32/45 16/45 8/45 ]
+ *         [ 0  -2    4    5/2   -5  -1/2  1 0]       [32/45 -16/45 8/45]
+ *         [ 0  -1    0   21/4    0  -21/4 0 1]       [  0     0     1  ]
+ *   A^T = [1  1  1  1   1   1     1    0]
+ *         [0  1 -1  2  -2  1/2  -1/2   0]
+ *         [0  1  1  4   4  1/4   1/4   0]
+ *         [0  1 -1  8  -8  1/8  -1/8   0]
+ *         [0  1  1 16  16  1/16  1/16  0]
+ *         [0  1 -1 32 -32  1/32 -1/32  1]
+ * B^T and A^T are exact in float; the filter transform runs in double.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "winograd.h"
+#include "winograd_large.h"
+
+#define ALPHA 8 /* input tile side */
+#define TILE 6  /* output tile side */
+#define POINTS CNN_WINO_LARGE_POINTS
+#define LANES 16
+
+static int tiles_h(const cnn_conv_shape *s) { return (s->out_h + TILE - 1) / TILE; }
+static int tiles_w(const cnn_conv_shape *s) { return (s->out_w + TILE - 1) / TILE; }
+
+static long long tiles_of(const cnn_conv_shape *s, int n)
+{
+    return (long long)n * tiles_h(s) * tiles_w(s);
+}
+
+size_t cnn_wino_large_filter_floats(const cnn_conv_shape *s)
+{
+    return (size_t)POINTS * s->out_c * s->in_c;
+}
+
+/* The 1-D steps; o[k * stride] is output k. */
+
+/* G g for one column g of a filter. */
+static inline void filter_1d(double g0, double g1, double g2, double *o,
+                             size_t stride)
+{
+    const double n9 = -2.0 / 9, a90 = 1.0 / 90, a45 = 1.0 / 45;
+    const double even6 = 32.0 / 45 * g0 + 8.0 / 45 * g2, odd6 = 16.0 / 45 * g1;
+    o[0] = -g0;
+    o[stride] = n9 * (g0 + g1 + g2);
+    o[2 * stride] = n9 * (g0 - g1 + g2);
+    o[3 * stride] = a90 * g0 + a45 * g1 + 2 * a45 * g2;
+    o[4 * stride] = a90 * g0 - a45 * g1 + 2 * a45 * g2;
+    o[5 * stride] = even6 + odd6;
+    o[6 * stride] = even6 - odd6;
+    o[7 * stride] = g2;
+}
+
+/* B^T d for one line d of an input tile: the rows of B^T pair up as
+ * (even part) +- (odd part). */
+static inline void input_1d(float d0, float d1, float d2, float d3, float d4,
+                            float d5, float d6, float d7, float *o,
+                            size_t stride)
+{
+    const float e1 = d2 + d6 - 4.25f * d4, o1 = d1 + d5 - 4.25f * d3;
+    const float e3 = 0.25f * d2 + d6 - 1.25f * d4;
+    const float o3 = 0.5f * d1 - 2.5f * d3 + 2.0f * d5;
+    const float e5 = 4.0f * d2 + d6 - 5.0f * d4;
+    const float o5 = 2.0f * d1 - 2.5f * d3 + 0.5f * d5;
+    o[0] = d6 - d0 + 5.25f * (d2 - d4);
+    o[stride] = e1 + o1;
+    o[2 * stride] = e1 - o1;
+    o[3 * stride] = e3 + o3;
+    o[4 * stride] = e3 - o3;
+    o[5 * stride] = e5 + o5;
+    o[6 * stride] = e5 - o5;
+    o[7 * stride] = d7 - d1 + 5.25f * (d3 - d5);
+}
+
+/* Channel pairs per run of the filter transform. */
+#define PAIRS 128
+
+void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
+                           float *U)
+{
+    assert(cnn_wino_applicable(s) && weight && U);
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (long long run = 0; run < runs; run++) {
+        const size_t p0 = (size_t)run * PAIRS;
+        const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
+        double g[9][PAIRS], t[ALPHA][3][PAIRS], u[ALPHA][PAIRS];
+        float out[PAIRS];
+        for (int p = 0; p < PAIRS; p++)
+            for (int ij = 0; ij < 9; ij++)
+                g[ij][p] = p < pairs ? weight[(p0 + p) * 9 + ij] : 0.0;
+        /* t = G g (over rows), then each row a of t G^T (over columns) */
+        for (int j = 0; j < 3; j++)
+#pragma omp simd
+            for (int p = 0; p < PAIRS; p++)
+                filter_1d(g[j][p], g[3 + j][p], g[6 + j][p], &t[0][j][p],
+                          3 * PAIRS);
+        for (int a = 0; a < ALPHA; a++) {
+#pragma omp simd
+            for (int p = 0; p < PAIRS; p++)
+                filter_1d(t[a][0][p], t[a][1][p], t[a][2][p], &u[0][p], PAIRS);
+            for (int b = 0; b < ALPHA; b++) {
+#pragma omp simd
+                for (int p = 0; p < PAIRS; p++)
+                    out[p] = (float)u[b][p];
+                memcpy(U + (size_t)(a * ALPHA + b) * plane + p0, out,
+                       sizeof(float) * pairs);
+            }
+        }
+    }
+}
+
+/* V [64][C][nt] for the tiles [t0, t0 + nt) of x. */
+static void input_transform(const cnn_conv_shape *s, const float *x,
+                            long long t0, int nt, float *V)
+{
+    const int C = s->in_c, H = s->in_h, W = s->in_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)C * nt >= 2048)
+    for (int c = 0; c < C; c++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float d[ALPHA][ALPHA][LANES], u[ALPHA][ALPHA][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            for (int l = 0; l < LANES; l++) {
+                cnn_wino_tile p = l < lanes ? cnn_wino_locate(s, TILE, t0 + j0 + l)
+                                            : (cnn_wino_tile){0, -H - ALPHA, 0};
+                const float *plane = x + ((size_t)p.img * C + c) * H * W;
+                const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
+                if (y0 >= 0 && y0 + ALPHA <= H && x0 >= 0 && x0 + ALPHA <= W) {
+                    for (int i = 0; i < ALPHA; i++) {
+                        const float *row = plane + (size_t)(y0 + i) * W + x0;
+                        for (int j = 0; j < ALPHA; j++)
+                            d[i][j][l] = row[j];
+                    }
+                    continue;
+                }
+                for (int i = 0; i < ALPHA; i++)
+                    for (int j = 0; j < ALPHA; j++) {
+                        const int yy = y0 + i, xx = x0 + j;
+                        d[i][j][l] = yy >= 0 && yy < H && xx >= 0 && xx < W
+                                         ? plane[(size_t)yy * W + xx]
+                                         : 0.0f;
+                    }
+            }
+            /* u = B^T d (over rows), then d = u B (over columns) */
+            for (int j = 0; j < ALPHA; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_1d(d[0][j][l], d[1][j][l], d[2][j][l], d[3][j][l],
+                             d[4][j][l], d[5][j][l], d[6][j][l], d[7][j][l],
+                             &u[0][j][l], ALPHA * LANES);
+            for (int i = 0; i < ALPHA; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_1d(u[i][0][l], u[i][1][l], u[i][2][l], u[i][3][l],
+                             u[i][4][l], u[i][5][l], u[i][6][l], u[i][7][l],
+                             &d[i][0][l], LANES);
+            float *dst = V + (size_t)c * nt + j0;
+            for (int xi = 0; xi < POINTS; xi++) {
+                float *v = dst + xi * point_stride;
+                const float *src = d[xi / ALPHA][xi % ALPHA];
+                if (lanes == LANES) {
+#pragma omp simd
+                    for (int l = 0; l < LANES; l++)
+                        v[l] = src[l];
+                } else {
+                    for (int l = 0; l < lanes; l++)
+                        v[l] = src[l];
+                }
+            }
+        }
+}
+
+/* A^T m for one line m of a transformed tile. */
+static inline void output_1d(float m0, float m1, float m2, float m3, float m4,
+                             float m5, float m6, float m7, float *o,
+                             size_t stride)
+{
+    const float a1 = m1 + m2, s1 = m1 - m2, a2 = m3 + m4, s2 = m3 - m4;
+    const float a3 = m5 + m6, s3 = m5 - m6;
+    o[0] = m0 + a1 + a2 + a3;
+    o[stride] = s1 + 2.0f * s2 + 0.5f * s3;
+    o[2 * stride] = a1 + 4.0f * a2 + 0.25f * a3;
+    o[3 * stride] = s1 + 8.0f * s2 + 0.125f * s3;
+    o[4 * stride] = a1 + 16.0f * a2 + 0.0625f * a3;
+    o[5 * stride] = s1 + 32.0f * s2 + 0.03125f * s3 + m7;
+}
+
+/* y for the tiles [t0, t0 + nt) from M [64][K][nt]. */
+static void output_transform(const cnn_conv_shape *s, const float *M,
+                             long long t0, int nt, const cnn_wino_out_stage *st,
+                             float *y)
+{
+    const int K = s->out_c, OH = s->out_h, OW = s->out_w, bn = st->mean != NULL;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
+    for (int k = 0; k < K; k++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float m[ALPHA][ALPHA][LANES], u[TILE][ALPHA][LANES];
+            float o[TILE][TILE][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            const float *src = M + (size_t)k * nt + j0;
+            for (int xi = 0; xi < POINTS; xi++) {
+                float *dst = m[xi / ALPHA][xi % ALPHA];
+                const float *v = src + xi * point_stride;
+                if (lanes == LANES) {
+#pragma omp simd
+                    for (int l = 0; l < LANES; l++)
+                        dst[l] = v[l];
+                } else {
+                    for (int l = 0; l < LANES; l++)
+                        dst[l] = l < lanes ? v[l] : 0.0f;
+                }
+            }
+            /* u = A^T m (rows), o = u A (columns) */
+            for (int j = 0; j < ALPHA; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    output_1d(m[0][j][l], m[1][j][l], m[2][j][l], m[3][j][l],
+                              m[4][j][l], m[5][j][l], m[6][j][l], m[7][j][l],
+                              &u[0][j][l], ALPHA * LANES);
+            for (int i = 0; i < TILE; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    output_1d(u[i][0][l], u[i][1][l], u[i][2][l], u[i][3][l],
+                              u[i][4][l], u[i][5][l], u[i][6][l], u[i][7][l],
+                              &o[i][0][l], LANES);
+            const float bk = st->bias ? st->bias[k] : 0.0f;
+            const float mk = bn ? st->mean[k] : 0.0f;
+            const float sk = bn ? st->scale[k] : 1.0f;
+            const float ck = bn ? st->beta[k] : 0.0f;
+            for (int i = 0; i < TILE; i++)
+                for (int j = 0; j < TILE; j++)
+#pragma omp simd
+                    for (int l = 0; l < LANES; l++) {
+                        float v = o[i][j][l] + bk;
+                        if (bn)
+                            v = (v - mk) * sk + ck;
+                        o[i][j][l] = st->relu && v < 0.0f ? 0.0f : v;
+                    }
+            for (int l = 0; l < lanes; l++) {
+                cnn_wino_tile p = cnn_wino_locate(s, TILE, t0 + j0 + l);
+                float *plane = y + ((size_t)p.img * K + k) * OH * OW;
+                const int rows = OH - p.oy < TILE ? OH - p.oy : TILE;
+                const int cols = OW - p.ox < TILE ? OW - p.ox : TILE;
+                for (int i = 0; i < rows; i++) {
+                    float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
+                    for (int j = 0; j < cols; j++)
+                        row[j] = o[i][j][l];
+                }
+            }
+        }
+}
+
+static const cnn_wino_transforms F6X6 = {POINTS, TILE, input_transform,
+                                         output_transform};
+
+size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_workspace_2d(&F6X6, s, n);
+}
+
+void cnn_wino_large_forward_bn(const cnn_conv_shape *s, int n, const float *x,
+                               const float *U, const float *bias,
+                               const float *mean, const float *scale,
+                               const float *beta, int relu, float *y,
+                               float *workspace)
+{
+    assert(!mean == !scale && !mean == !beta);
+    assert(cnn_wino_applicable(s) && n >= 0 && x && U && y && workspace);
+    const cnn_wino_out_stage st = {bias, mean, scale, beta, relu};
+    if (n > 0)
+        cnn_wino_forward_2d(&F6X6, s, n, x, U, &st, y, workspace);
+}
+
+/* Measured against F(4x4) (2026-12-01): in a VGG16 batch-1 forward its
+ * 64->64 224x224 layer took 7.6 against 8.3 ms and 64->128 112x112 3.4
+ * against 4.3 ms, but 128->128 112x112 7.2 against 6.7 ms; alone,
+ * InceptionV3's 35x35 64->96 and 96->96 layers 25-28% less time at batch
+ * 16 and 8-12% at batch 1, its 32->64 147x147 layer more (its transforms,
+ * not its products, dominate); 384-512 channels in all at 56x56 equal,
+ * 28x28 and 14x14 maps far slower (the 64-point filter, 7x the weights,
+ * read for few tiles). */
+int cnn_wino_large_preferred(const cnn_conv_shape *s, int n)
+{
+    if (!cnn_wino_applicable(s) || s->in_c < 64 || s->in_c + s->out_c > 192 ||
+        tiles_of(s, n) < 32)
+        return 0;
+    /* Maps that 6-wide tiles cut with more waste than 4-wide ones lose what
+     * the tiles save: InceptionV3's 25x25 (30x30 computed against 28x28)
+     * 64->96 layer took 13% more time at batch 16, its 96->96 one 12% less. */
+    const long long area6 = (long long)tiles_h(s) * tiles_w(s) * TILE * TILE;
+    const long long area4 = (long long)((s->out_h + 3) / 4) *
+                            ((s->out_w + 3) / 4) * 16;
+    return 20 * area6 <= 21 * area4;
+}
