@@ -22,6 +22,7 @@
 
 #include "cnn.h"
 #include "winograd.h"
+#include "winograd_large.h"
 
 /* The raw GEMM's B matrix is capped at this many floats (256 MB): beyond a
  * few thousand columns sgemm's rate no longer depends on N. */
@@ -186,8 +187,12 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
            bwd, raw, 100 * fwd / raw, 100 * bwd / raw);
     if (wino) {
         double w = flops / best[3] * 1e-9;
+        /* the F(4x4) forward is timed; at inference the rule may take
+         * F(6x6) instead (winograd_large.h) */
         printf("   %7.1f %5.2fx  %s", w, w / fwd,
-               cnn_wino_preferred(&s, n, 0) ? "winograd" : "im2col");
+               cnn_wino_large_preferred(&s, n) ? "F(6x6)"
+               : cnn_wino_preferred(&s, n, 0)  ? "F(4x4)"
+                                               : "im2col");
         free(b.U), free(b.wws);
     }
     printf("\n");
