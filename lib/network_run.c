@@ -53,7 +53,8 @@ static void flatten_nhwc(int n, int c, int hw, const float *x, float *y,
 static uint64_t weights_checksum(const float *w, size_t count)
 {
     uint32_t plain = 0, weighted = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : plain, weighted) if (count >= 65536)
+#pragma omp parallel for simd schedule(static) \
+    reduction(+ : plain, weighted) if (count >= 65536)
     for (size_t i = 0; i < count; i++) {
         uint32_t u;
         memcpy(&u, &w[i], sizeof u);

@@ -40,9 +40,9 @@
 /* Layers with few channels are bound by memory rather than arithmetic:
  * their chunks' V and M outgrow the caches, and every transformed tile
  * passes through DRAM twice. Their passes run instead in chunks of at
- * least PRIVATE_MIN_OUTPUTS outputs small enough for V and M to stay in the cache,
- * each taken whole by one thread (its transforms and 36 products) in its
- * own PRIVATE_FLOATS of the workspace: VGG16's 224x224 64->64 layer took
+ * least PRIVATE_MIN_OUTPUTS outputs small enough for V and M to stay in
+ * the cache, each taken whole by one thread (its transforms and products)
+ * in its own PRIVATE_FLOATS of the workspace: VGG16's 224x224 64->64 layer took
  * 35-40% less time than with shared chunks at batch 1 and 4,
  * InceptionV3's 147x147 32->64 one 26-37%; layers with 256 channels or
  * more in all were as fast or slower (2026-12-01). */
@@ -247,7 +247,6 @@ int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n)
                                   CNN_WINO_POINTS, 16, s->in_c, s->out_c);
 }
 
-
 /* Threads that run thread-private chunks, one workspace slot each. */
 static int private_threads(void)
 {
@@ -271,7 +270,8 @@ static int thread_index(void)
 void cnn_wino_products(int points, int K, int C, int nt, const float *U,
                        const float *V, float *M)
 {
-    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
+    const size_t vs = cnn_wino_point_stride(C, nt);
+    const size_t ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C, 1.0f,
@@ -283,7 +283,8 @@ void cnn_wino_weight_products(int points, int K, int C, int nt,
                               const float *dM, const float *V, float beta,
                               float *dU)
 {
-    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
+    const size_t vs = cnn_wino_point_stride(C, nt);
+    const size_t ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
@@ -294,7 +295,8 @@ void cnn_wino_weight_products(int points, int K, int C, int nt,
 void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
                              const float *dM, float *dV)
 {
-    const size_t vs = cnn_wino_point_stride(C, nt), ms = cnn_wino_point_stride(K, nt);
+    const size_t vs = cnn_wino_point_stride(C, nt);
+    const size_t ms = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int xi = 0; xi < points; xi++)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
@@ -413,8 +415,8 @@ static void load_points(const float *src, size_t point_stride, int lanes,
 
 /* y for the tiles [t0, t0 + nt) from M [36][K][nt]. */
 static void output_transform(const cnn_conv_shape *s, const float *M,
-                             long long t0, int nt, const cnn_wino_out_stage *st,
-                             float *y)
+                             long long t0, int nt,
+                             const cnn_wino_out_stage *st, float *y)
 {
     const float *bias = st->bias;
     const int relu = st->relu, bn = st->mean != NULL;
@@ -483,11 +485,18 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
+/* Tiles of the kind's grid over n images. */
+static long long grid_tiles(const cnn_wino_transforms *k,
+                            const cnn_conv_shape *s, int n)
+{
+    return (long long)n * ((s->out_h + k->side - 1) / k->side) *
+           ((s->out_w + k->side - 1) / k->side);
+}
+
 size_t cnn_wino_workspace_2d(const cnn_wino_transforms *k,
                              const cnn_conv_shape *s, int n)
 {
-    const long long total = (long long)n * ((s->out_h + k->side - 1) / k->side) *
-                            ((s->out_w + k->side - 1) / k->side);
+    const long long total = grid_tiles(k, s, n);
     if (cnn_wino_private_tiles(total, k->points, k->side * k->side, s->in_c,
                                s->out_c))
         return WINO_FLOATS;
@@ -513,12 +522,12 @@ void cnn_wino_forward_2d(const cnn_wino_transforms *k,
                          const float *U, const cnn_wino_out_stage *st,
                          float *y, float *workspace)
 {
-    const long long total = (long long)n * ((s->out_h + k->side - 1) / k->side) *
-                            ((s->out_w + k->side - 1) / k->side);
+    const long long total = grid_tiles(k, s, n);
     const int private_tiles = cnn_wino_private_tiles(
         total, k->points, k->side * k->side, s->in_c, s->out_c);
     if (!private_tiles) {
-        const int chunk = cnn_wino_chunk_tiles(total, k->points, s->in_c, s->out_c);
+        const int chunk =
+            cnn_wino_chunk_tiles(total, k->points, s->in_c, s->out_c);
         for (long long t0 = 0; t0 < total; t0 += chunk)
             forward_chunk(k, s, x, U, st, t0,
                           total - t0 < chunk ? (int)(total - t0) : chunk, y,
@@ -589,7 +598,8 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
                 const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
                 if (p.oy + 4 <= OH && p.ox + 4 <= OW) {
                     for (int i = 0; i < 4; i++) {
-                        const float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
+                        const float *row =
+                            plane + (size_t)(p.oy + i) * OW + p.ox;
                         for (int j = 0; j < 4; j++)
                             d[i][j][l] = row[j];
                     }

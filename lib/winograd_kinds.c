@@ -31,7 +31,9 @@ static const wino_ops OPS_LARGE = {
 
 const wino_ops *wino_ops_of(wino_kind kind)
 {
-    return kind == WINO_LINE ? &OPS_LINE : kind == WINO_LARGE ? &OPS_LARGE : &OPS_3X3;
+    return kind == WINO_LINE    ? &OPS_LINE
+           : kind == WINO_LARGE ? &OPS_LARGE
+                                : &OPS_3X3;
 }
 
 int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int backward,

@@ -68,7 +68,8 @@ START_TEST(forward_matches_pytorch)
     for (size_t i = 0; i < yc; i++)
         ref[i] = want[i] > 0 ? want[i] : 0.0f;
     assert_close_scaled("relu", y, ref, yc);
-    float *mean = alloc_floats(K), *scale = alloc_floats(K), *beta = alloc_floats(K);
+    float *mean = alloc_floats(K), *scale = alloc_floats(K);
+    float *beta = alloc_floats(K);
     fill_uniform(mean, K, -0.3f, 0.3f, 5);
     fill_uniform(scale, K, 0.5f, 1.5f, 6);
     fill_uniform(beta, K, -0.5f, 0.5f, 7);
@@ -94,8 +95,9 @@ static double against_im2col(const cnn_conv_shape *s, int n, unsigned seed)
     size_t ws = cnn_conv_workspace_floats(s) * n;
     if (cnn_wino_large_workspace_floats(s, n) > ws)
         ws = cnn_wino_large_workspace_floats(s, n);
-    float *x = alloc_floats(xc), *w = alloc_floats(wc), *b = alloc_floats(s->out_c);
-    float *y = alloc_floats(yc), *ref = alloc_floats(yc), *work = alloc_floats(ws);
+    float *x = alloc_floats(xc), *w = alloc_floats(wc);
+    float *b = alloc_floats(s->out_c), *y = alloc_floats(yc);
+    float *ref = alloc_floats(yc), *work = alloc_floats(ws);
     float *U = alloc_floats(cnn_wino_large_filter_floats(s));
     /* post-ReLU-like inputs, He-scaled weights */
     fill_uniform(x, xc, 0.0f, 1.0f, seed);
@@ -218,7 +220,8 @@ START_TEST(network_takes_it_for_large_untrained_layers)
     for (int k = 0; k < 2; k++)
         cnn_net_forward(nets[k], 0);
     const double e = relative_error(cnn_net_output(nets[0], &per),
-                                    cnn_net_output(nets[1], NULL), (size_t)per * 2);
+                                    cnn_net_output(nets[1], NULL),
+                                    (size_t)per * 2);
     printf("VGG16 at %dx%d, %d layers on F(6x6): %.2e against im2col\n", size,
            size, large, e);
     ck_assert_msg(e <= 1e-4, "%g", e);
