@@ -34,7 +34,7 @@
 #include <omp.h>
 #endif
 
-#define LANES 16
+#define LANES CNN_WINO_LANES
 #define WINO_FLOATS ((size_t)1 << 23) /* V + M per chunk: 32 MB */
 #define MIN_TILES 64
 /* Layers with few channels are bound by memory rather than arithmetic:
@@ -65,7 +65,6 @@ int cnn_wino_applicable(const cnn_conv_shape *s)
            s->pad_left <= 2 && s->out_h > 0 && s->out_w > 0;
 }
 
-static int tiles_h(const cnn_conv_shape *s) { return (s->out_h + 3) / 4; }
 static int tiles_w(const cnn_conv_shape *s) { return (s->out_w + 3) / 4; }
 
 int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained)
@@ -75,7 +74,7 @@ int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained)
     /* Few input channels (VGG's first layer: 3) make the transforms as
      * dear as the products; few tiles make 36 small products slower than
      * one large one. */
-    long long tiles = (long long)n * tiles_h(s) * tiles_w(s);
+    long long tiles = cnn_wino_grid_tiles(s, 4, n);
     if (s->in_c < 16 || s->out_c < 16 || tiles < 16)
         return 0;
     /* A layer being trained transforms its filter and its weight gradient
@@ -229,7 +228,7 @@ int cnn_wino_chunk_tiles(long long total, int points, int C, int K)
 /* Tiles processed per chunk for n images. */
 static int chunk_tiles(const cnn_conv_shape *s, int n)
 {
-    return cnn_wino_chunk_tiles((long long)n * tiles_h(s) * tiles_w(s),
+    return cnn_wino_chunk_tiles(cnn_wino_grid_tiles(s, 4, n),
                                 CNN_WINO_POINTS, s->in_c, s->out_c);
 }
 
@@ -243,7 +242,7 @@ int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
 
 int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n)
 {
-    return cnn_wino_private_tiles((long long)n * tiles_h(s) * tiles_w(s),
+    return cnn_wino_private_tiles(cnn_wino_grid_tiles(s, 4, n),
                                   CNN_WINO_POINTS, 16, s->in_c, s->out_c);
 }
 
@@ -302,26 +301,6 @@ void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
                     U + (size_t)xi * K * C, C, dM + xi * ms, nt, 0.0f,
                     dV + xi * vs, nt);
-}
-
-/* The first lanes values of each point (i, j) of pts to dst + (6 i + j) *
- * point_stride: one lane block of transformed tiles (load_points's
- * inverse). */
-static void store_points(float pts[6][6][LANES], int lanes, float *dst,
-                         size_t point_stride)
-{
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            float *v = dst + (size_t)(i * 6 + j) * point_stride;
-            if (lanes == LANES) {
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    v[l] = pts[i][j][l];
-            } else {
-                for (int l = 0; l < lanes; l++)
-                    v[l] = pts[i][j][l];
-            }
-        }
 }
 
 /* V [36][C][nt] for the tiles [t0, t0 + nt) of x. */
@@ -390,26 +369,8 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
                     d[i][4][l] = 2.0f * (d1 - d3) - d2 + d4;
                     d[i][5][l] = 4.0f * d1 - 5.0f * d3 + d5;
                 }
-            store_points(d, lanes, V + (size_t)c * nt + j0, point_stride);
-        }
-}
-
-/* pts[i][j] = the lanes values of point (i, j) at src + (6 i + j) *
- * point_stride, zeros after them: one lane block of transformed tiles. */
-static void load_points(const float *src, size_t point_stride, int lanes,
-                        float pts[6][6][LANES])
-{
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            const float *v = src + (size_t)(i * 6 + j) * point_stride;
-            if (lanes == LANES) {
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    pts[i][j][l] = v[l];
-            } else {
-                for (int l = 0; l < LANES; l++)
-                    pts[i][j][l] = l < lanes ? v[l] : 0.0f;
-            }
+            cnn_wino_store_points(&d[0][0][0], CNN_WINO_POINTS, lanes,
+                                  V + (size_t)c * nt + j0, point_stride);
         }
 }
 
@@ -429,7 +390,8 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
             float m[6][6][LANES], u[4][6][LANES], o[4][4][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            load_points(M + (size_t)k * nt + j0, point_stride, lanes, m);
+            cnn_wino_load_points(M + (size_t)k * nt + j0, point_stride,
+                                 CNN_WINO_POINTS, lanes, &m[0][0][0]);
             /* u = A^T m (rows), o = u A (columns) */
             for (int j = 0; j < 6; j++)
 #pragma omp simd
@@ -485,18 +447,10 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
-/* Tiles of the kind's grid over n images. */
-static long long grid_tiles(const cnn_wino_transforms *k,
-                            const cnn_conv_shape *s, int n)
-{
-    return (long long)n * ((s->out_h + k->side - 1) / k->side) *
-           ((s->out_w + k->side - 1) / k->side);
-}
-
 size_t cnn_wino_workspace_2d(const cnn_wino_transforms *k,
                              const cnn_conv_shape *s, int n)
 {
-    const long long total = grid_tiles(k, s, n);
+    const long long total = cnn_wino_grid_tiles(s, k->side, n);
     if (cnn_wino_private_tiles(total, k->points, k->side * k->side, s->in_c,
                                s->out_c))
         return WINO_FLOATS;
@@ -522,7 +476,7 @@ void cnn_wino_forward_2d(const cnn_wino_transforms *k,
                          const float *U, const cnn_wino_out_stage *st,
                          float *y, float *workspace)
 {
-    const long long total = grid_tiles(k, s, n);
+    const long long total = cnn_wino_grid_tiles(s, k->side, n);
     const int private_tiles = cnn_wino_private_tiles(
         total, k->points, k->side * k->side, s->in_c, s->out_c);
     if (!private_tiles) {
@@ -622,7 +576,8 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
                 for (int l = 0; l < LANES; l++)
                     output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
                                       u[i][3][l], &m[i][0][l], LANES);
-            store_points(m, lanes, dM + (size_t)k * nt + j0, point_stride);
+            cnn_wino_store_points(&m[0][0][0], CNN_WINO_POINTS, lanes,
+                                  dM + (size_t)k * nt + j0, point_stride);
         }
 }
 
@@ -688,7 +643,8 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
             float v[6][6][LANES], u[6][6][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            load_points(dV + (size_t)c * nt + j0, point_stride, lanes, v);
+            cnn_wino_load_points(dV + (size_t)c * nt + j0, point_stride,
+                                 CNN_WINO_POINTS, lanes, &v[0][0][0]);
             /* u = B v (over rows), then v = u B^T (over columns) */
             for (int b = 0; b < 6; b++)
 #pragma omp simd
@@ -777,7 +733,7 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
     assert((!dx || U) && (!dweight || x));
     if (n == 0 || (!dx && !dweight))
         return;
-    const long long total = (long long)n * tiles_h(s) * tiles_w(s);
+    const long long total = cnn_wino_grid_tiles(s, 4, n);
     const size_t filter = cnn_wino_filter_floats(s);
     float *dU = dweight ? workspace : NULL;
     if (dx)

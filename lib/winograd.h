@@ -74,6 +74,14 @@ int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
 /* cnn_wino_private_tiles for the passes of this kind over n images. */
 int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n);
 
+/* Tiles of side x side outputs covering n images' outputs. */
+static inline long long cnn_wino_grid_tiles(const cnn_conv_shape *s,
+                                            int side, int n)
+{
+    return (long long)n * ((s->out_h + side - 1) / side) *
+           ((s->out_w + side - 1) / side);
+}
+
 /* Where a tile starts (image, top-left output pixel) when tiles of side x
  * side outputs are numbered (image, tile row, tile column). */
 typedef struct {
@@ -87,6 +95,50 @@ static inline cnn_wino_tile cnn_wino_locate(const cnn_conv_shape *s, int side,
     const int per_image = (s->out_h + side - 1) / side * tw;
     const int r = (int)(t % per_image);
     return (cnn_wino_tile){(int)(t / per_image), r / tw * side, r % tw * side};
+}
+
+/* The transforms of every kind work on lane blocks of CNN_WINO_LANES
+ * tiles, as pts [points][CNN_WINO_LANES] (inner loops over lanes
+ * vectorize); a chunk keeps point xi of its tiles point_stride floats after
+ * point xi - 1 (cnn_wino_point_stride). */
+#define CNN_WINO_LANES 16
+
+/* The first lanes values of each point of pts to dst + xi * point_stride. */
+static inline void cnn_wino_store_points(const float *pts, int points,
+                                         int lanes, float *dst,
+                                         size_t point_stride)
+{
+    for (int xi = 0; xi < points; xi++) {
+        const float *p = pts + xi * CNN_WINO_LANES;
+        float *v = dst + xi * point_stride;
+        if (lanes == CNN_WINO_LANES) {
+#pragma omp simd
+            for (int l = 0; l < CNN_WINO_LANES; l++)
+                v[l] = p[l];
+        } else {
+            for (int l = 0; l < lanes; l++)
+                v[l] = p[l];
+        }
+    }
+}
+
+/* pts [points][CNN_WINO_LANES] = the lanes values of each point at
+ * src + xi * point_stride, zeros after them. */
+static inline void cnn_wino_load_points(const float *src, size_t point_stride,
+                                        int points, int lanes, float *pts)
+{
+    for (int xi = 0; xi < points; xi++) {
+        float *p = pts + xi * CNN_WINO_LANES;
+        const float *v = src + xi * point_stride;
+        if (lanes == CNN_WINO_LANES) {
+#pragma omp simd
+            for (int l = 0; l < CNN_WINO_LANES; l++)
+                p[l] = v[l];
+        } else {
+            for (int l = 0; l < CNN_WINO_LANES; l++)
+                p[l] = l < lanes ? v[l] : 0.0f;
+        }
+    }
 }
 
 /* What an output stage applies per output channel k after the sum:

@@ -36,21 +36,11 @@
 #define ALPHA 8 /* input tile side */
 #define TILE 6  /* output tile side */
 #define POINTS CNN_WINO_LARGE_POINTS
-#define LANES 16
-
-static int tiles_h(const cnn_conv_shape *s)
-{
-    return (s->out_h + TILE - 1) / TILE;
-}
-
-static int tiles_w(const cnn_conv_shape *s)
-{
-    return (s->out_w + TILE - 1) / TILE;
-}
+#define LANES CNN_WINO_LANES
 
 static long long tiles_of(const cnn_conv_shape *s, int n)
 {
-    return (long long)n * tiles_h(s) * tiles_w(s);
+    return cnn_wino_grid_tiles(s, TILE, n);
 }
 
 size_t cnn_wino_large_filter_floats(const cnn_conv_shape *s)
@@ -185,19 +175,8 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
                     input_1d(u[i][0][l], u[i][1][l], u[i][2][l], u[i][3][l],
                              u[i][4][l], u[i][5][l], u[i][6][l], u[i][7][l],
                              &d[i][0][l], LANES);
-            float *dst = V + (size_t)c * nt + j0;
-            for (int xi = 0; xi < POINTS; xi++) {
-                float *v = dst + xi * point_stride;
-                const float *src = d[xi / ALPHA][xi % ALPHA];
-                if (lanes == LANES) {
-#pragma omp simd
-                    for (int l = 0; l < LANES; l++)
-                        v[l] = src[l];
-                } else {
-                    for (int l = 0; l < lanes; l++)
-                        v[l] = src[l];
-                }
-            }
+            cnn_wino_store_points(&d[0][0][0], POINTS, lanes,
+                                  V + (size_t)c * nt + j0, point_stride);
         }
 }
 
@@ -231,19 +210,8 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
             float o[TILE][TILE][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            const float *src = M + (size_t)k * nt + j0;
-            for (int xi = 0; xi < POINTS; xi++) {
-                float *dst = m[xi / ALPHA][xi % ALPHA];
-                const float *v = src + xi * point_stride;
-                if (lanes == LANES) {
-#pragma omp simd
-                    for (int l = 0; l < LANES; l++)
-                        dst[l] = v[l];
-                } else {
-                    for (int l = 0; l < LANES; l++)
-                        dst[l] = l < lanes ? v[l] : 0.0f;
-                }
-            }
+            cnn_wino_load_points(M + (size_t)k * nt + j0, point_stride, POINTS,
+                                 lanes, &m[0][0][0]);
             /* u = A^T m (rows), o = u A (columns) */
             for (int j = 0; j < ALPHA; j++)
 #pragma omp simd
@@ -321,8 +289,7 @@ int cnn_wino_large_preferred(const cnn_conv_shape *s, int n)
     /* Maps that 6-wide tiles cut with more waste than 4-wide ones lose what
      * the tiles save: InceptionV3's 25x25 (30x30 computed against 28x28)
      * 64->96 layer took 10% more time at batch 16, its 96->96 one 12% less. */
-    const long long area6 = (long long)tiles_h(s) * tiles_w(s) * TILE * TILE;
-    const long long area4 = (long long)((s->out_h + 3) / 4) *
-                            ((s->out_w + 3) / 4) * 16;
+    const long long area6 = cnn_wino_grid_tiles(s, TILE, 1) * TILE * TILE;
+    const long long area4 = cnn_wino_grid_tiles(s, 4, 1) * 16;
     return 20 * area6 <= 21 * area4;
 }

@@ -32,7 +32,7 @@
 #define ALPHA CNN_WINO_LINE_POINTS
 #define RUN 4  /* outputs per tile */
 #define TAPS 7 /* kernel length */
-#define LANES 16
+#define LANES CNN_WINO_LANES
 
 static const float BT[ALPHA][ALPHA] = {
     {9.f / 4, 0, -205.f / 16, 0, 273.f / 16, 0, -15.f / 2, 0, 1, 0},
@@ -194,24 +194,6 @@ static tile_pos locate(const cnn_conv_shape *s, const line_layout *g, long long 
     return p;
 }
 
-/* The first lanes values of each point xi of pts to dst + xi *
- * point_stride: one lane block of transformed tiles. */
-static void store_points(float pts[ALPHA][LANES], int lanes, float *dst,
-                         size_t point_stride)
-{
-    for (int xi = 0; xi < ALPHA; xi++) {
-        float *v = dst + (size_t)xi * point_stride;
-        if (lanes == LANES) {
-#pragma omp simd
-            for (int l = 0; l < LANES; l++)
-                v[l] = pts[xi][l];
-        } else {
-            for (int l = 0; l < lanes; l++)
-                v[l] = pts[xi][l];
-        }
-    }
-}
-
 /* V [10][C][nt] for the tiles [t0, t0 + nt) of x. */
 static void input_transform(const cnn_conv_shape *s, const line_layout *g,
                             const float *x, long long t0, int nt, float *V)
@@ -257,7 +239,8 @@ static void input_transform(const cnn_conv_shape *s, const line_layout *g,
                         u += BT[xi][i] * d[i][l];
                     v[xi][l] = u;
                 }
-            store_points(v, lanes, V + (size_t)c * nt + j0, point_stride);
+            cnn_wino_store_points(&v[0][0], ALPHA, lanes, V + (size_t)c * nt + j0,
+                                  point_stride);
         }
 }
 
@@ -282,10 +265,8 @@ static void output_transform(const cnn_conv_shape *s, const line_layout *g,
             float m[ALPHA][LANES], o[RUN][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            const float *src = M + (size_t)k * nt + j0;
-            for (int xi = 0; xi < ALPHA; xi++)
-                for (int l = 0; l < LANES; l++)
-                    m[xi][l] = l < lanes ? src[(size_t)xi * point_stride + l] : 0.0f;
+            cnn_wino_load_points(M + (size_t)k * nt + j0, point_stride, ALPHA,
+                                 lanes, &m[0][0]);
             const float bk = st->bias ? st->bias[k] : 0.0f;
             const float mk = bn ? st->mean[k] : 0.0f;
             const float sk = bn ? st->scale[k] : 1.0f;
@@ -372,7 +353,8 @@ static void gradient_transform(const cnn_conv_shape *s, const line_layout *g,
                         u += AT[i][xi] * d[i][l];
                     m[xi][l] = u;
                 }
-            store_points(m, lanes, dM + (size_t)k * nt + j0, point_stride);
+            cnn_wino_store_points(&m[0][0], ALPHA, lanes, dM + (size_t)k * nt + j0,
+                                  point_stride);
         }
 }
 
@@ -393,10 +375,8 @@ static void input_adjoint(const cnn_conv_shape *s, const line_layout *g,
             float v[ALPHA][LANES], d[ALPHA][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            const float *src = dV + (size_t)c * nt + j0;
-            for (int xi = 0; xi < ALPHA; xi++)
-                for (int l = 0; l < LANES; l++)
-                    v[xi][l] = l < lanes ? src[(size_t)xi * point_stride + l] : 0.0f;
+            cnn_wino_load_points(dV + (size_t)c * nt + j0, point_stride, ALPHA,
+                                 lanes, &v[0][0]);
             for (int i = 0; i < ALPHA; i++)
 #pragma omp simd
                 for (int l = 0; l < LANES; l++) {

@@ -16,6 +16,7 @@
 #include "util/golden.h"
 #include "util/gradcheck.h"
 #include "util/suite.h"
+#include "util/wino_shapes.h"
 #include "winograd.h"
 
 #define GOLDEN "test/golden/winograd.bin"
@@ -186,41 +187,11 @@ END_TEST
 
 #define MAX_SHAPES 64
 
-/* The distinct 3x3 stride-1 convolution shapes of both networks. */
-static int network_shapes(cnn_conv_shape *out, const char **where)
-{
-    int count = 0;
-    for (int model = 0; model < 2; model++) {
-        cnn_net *net = NULL;
-        cnn_head_spec head = {.kind = CNN_HEAD_NONE};
-        ck_assert_int_eq(model ? cnn_inception_v3_build(&net, &head, NULL)
-                               : cnn_vgg16_build(&net, &head, NULL),
-                         CNN_OK);
-        int size = model ? 299 : 224;
-        ck_assert_int_eq(cnn_net_plan(net, 1, size, size, 0, NULL), CNN_OK);
-        for (int i = 0; i < net->nlayers; i++) {
-            const net_layer *l = &net->layers[i];
-            if (l->kind != LAYER_CONV || !cnn_wino_applicable(&l->conv))
-                continue;
-            int seen = 0;
-            for (int j = 0; j < count; j++)
-                seen |= memcmp(&out[j], &l->conv, sizeof l->conv) == 0;
-            if (seen)
-                continue;
-            ck_assert_int_lt(count, MAX_SHAPES);
-            where[count] = model ? "inception_v3" : "vgg16";
-            out[count++] = l->conv;
-        }
-        cnn_net_free(net);
-    }
-    return count;
-}
-
 START_TEST(network_shapes_match_im2col)
 {
     cnn_conv_shape shapes[MAX_SHAPES];
     const char *where[MAX_SHAPES];
-    int count = network_shapes(shapes, where);
+    int count = wino_network_shapes(shapes, where, MAX_SHAPES);
     ck_assert_int_ge(count, 12);
     printf("winograd vs im2col, max|diff|/max|ref| (batch 1):\n");
     for (int k = 0; k < count; k++) {
@@ -288,7 +259,7 @@ START_TEST(private_chunks_match_im2col)
                                              NULL), CNN_OK);
         const int tiles = cnn_wino_private_chunk_tiles(&s, n);
         ck_assert_int_gt(tiles, 0);
-        ck_assert_int_lt(tiles, n * ((s.out_h + 3) / 4) * ((s.out_w + 3) / 4) / 3);
+        ck_assert_int_lt(tiles, cnn_wino_grid_tiles(&s, 4, n) / 3);
         size_t xc = (size_t)n * s.in_c * s.in_h * s.in_w;
         size_t yc = (size_t)n * s.out_c * s.out_h * s.out_w;
         size_t wc = (size_t)s.out_c * s.in_c * 9;

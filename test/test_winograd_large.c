@@ -17,6 +17,7 @@
 #include "util/golden.h"
 #include "util/gradcheck.h"
 #include "util/suite.h"
+#include "util/wino_shapes.h"
 #include "winograd.h"
 #include "winograd_kinds.h"
 #include "winograd_large.h"
@@ -116,41 +117,21 @@ static double against_im2col(const cnn_conv_shape *s, int n, unsigned seed)
 
 START_TEST(network_shapes_match_im2col)
 {
-    int count = 0, large = 0;
+    cnn_conv_shape shapes[MAX_SHAPES];
+    const char *where[MAX_SHAPES];
+    const int count = wino_network_shapes(shapes, where, MAX_SHAPES);
+    int large = 0;
     printf("F(6x6) vs im2col, max|diff|/max|ref| (batch 1):\n");
-    for (int model = 0; model < 2; model++) {
-        cnn_net *net = NULL;
-        cnn_head_spec head = {.kind = CNN_HEAD_NONE};
-        ck_assert_int_eq(model ? cnn_inception_v3_build(&net, &head, NULL)
-                               : cnn_vgg16_build(&net, &head, NULL),
-                         CNN_OK);
-        const int size = model ? 299 : 224;
-        ck_assert_int_eq(cnn_net_plan(net, 1, size, size, 0, NULL), CNN_OK);
-        cnn_conv_shape seen[MAX_SHAPES];
-        int nseen = 0;
-        for (int i = 0; i < net->nlayers; i++) {
-            const cnn_conv_shape *s = &net->layers[i].conv;
-            if (net->layers[i].kind != LAYER_CONV || !cnn_wino_applicable(s))
-                continue;
-            int dup = 0;
-            for (int j = 0; j < nseen; j++)
-                dup |= memcmp(&seen[j], s, sizeof *s) == 0;
-            if (dup)
-                continue;
-            ck_assert_int_lt(nseen, MAX_SHAPES);
-            seen[nseen++] = *s;
-            const double e = against_im2col(s, 1, 11u + count);
-            const int picked = net->layers[i].wino == WINO_LARGE;
-            printf("  %-12s %4d -> %4d  %3dx%-3d pad %d,%d: %.2e  %s\n",
-                   model ? "inception_v3" : "vgg16", s->in_c, s->out_c,
-                   s->in_h, s->in_w, s->pad_top, s->pad_left, e,
-                   picked ? "F(6x6)" : "");
-            ck_assert_msg(e <= 1e-4, "%d->%d %dx%d: %g", s->in_c, s->out_c,
-                          s->in_h, s->in_w, e);
-            count++;
-            large += picked;
-        }
-        cnn_net_free(net);
+    for (int k = 0; k < count; k++) {
+        const cnn_conv_shape *s = &shapes[k];
+        const double e = against_im2col(s, 1, 11u + k);
+        const int picked = cnn_wino_large_preferred(s, 1);
+        printf("  %-12s %4d -> %4d  %3dx%-3d pad %d,%d: %.2e  %s\n", where[k],
+               s->in_c, s->out_c, s->in_h, s->in_w, s->pad_top, s->pad_left,
+               e, picked ? "F(6x6)" : "");
+        ck_assert_msg(e <= 1e-4, "%d->%d %dx%d: %g", s->in_c, s->out_c,
+                      s->in_h, s->in_w, e);
+        large += picked;
     }
     ck_assert_int_ge(count, 12);
     ck_assert_int_ge(large, 2); /* VGG16's 224x224 and 112x112 layers */
@@ -168,8 +149,7 @@ START_TEST(private_chunks_match_im2col)
                                              3, 3, 1, 1,
                                              valid ? CNN_PAD_VALID : CNN_PAD_SAME,
                                              NULL), CNN_OK);
-        const long long total =
-            (long long)n * ((s.out_h + 5) / 6) * ((s.out_w + 5) / 6);
+        const long long total = cnn_wino_grid_tiles(&s, 6, n);
         const int tiles = cnn_wino_private_tiles(total, CNN_WINO_LARGE_POINTS, 36,
                                                  s.in_c, s.out_c);
         ck_assert_int_gt(tiles, 0);
