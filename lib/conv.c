@@ -134,7 +134,7 @@ static void forward_rows(const cnn_conv_shape *s, const conv_tiling *t,
     for (int r0 = 0; r0 < s->out_h; r0 += t->rows) {
         int rows = s->out_h - r0 < t->rows ? s->out_h - r0 : t->rows;
         int cols = rows * s->out_w;
-        cnn_im2col(s, x, r0, rows, col, cols);
+        cnn_im2col(s, 1, x, r0, rows, col, cols);
         /* these output rows are columns [r0*out_w, +cols) of y */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out_c, cols,
                     t->K, 1.0f, weight, t->K, col, cols, beta,
@@ -148,10 +148,8 @@ static void forward_group(const cnn_conv_shape *s, const conv_tiling *t, int g,
                           const float *bias, float *y, float *col)
 {
     const int M = s->out_c, P = t->P, cols = g * P;
-    const size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     float *stage = col + (size_t)t->K * cols;
-    for (int j = 0; j < g; j++)
-        cnn_im2col(s, x + j * in_size, 0, s->out_h, col + (size_t)j * P, cols);
+    cnn_im2col(s, g, x, 0, s->out_h, col, cols);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, cols, t->K, 1.0f,
                 weight, t->K, col, cols, 0.0f, stage, cols);
     /* stage[m][j*P + p] -> y[j][m][p] */
@@ -213,14 +211,12 @@ static void backward_rows(const cnn_conv_shape *s, const conv_tiling *t,
                           float *dx, float *dweight, float *col)
 {
     const int M = s->out_c;
-    if (dx)
-        memset(dx, 0, (size_t)s->in_c * s->in_h * s->in_w * sizeof(float));
     for (int r0 = 0; r0 < s->out_h; r0 += t->rows) {
         int rows = s->out_h - r0 < t->rows ? s->out_h - r0 : t->rows;
         int cols = rows * s->out_w;
         const float *dyc = dy + (size_t)r0 * s->out_w; /* [M, cols], ld P */
         if (dweight) {
-            cnn_im2col(s, x, r0, rows, col, cols);
+            cnn_im2col(s, 1, x, r0, rows, col, cols);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, t->K, cols,
                         1.0f, dyc, t->P, col, cols, 1.0f, dweight, t->K);
         }
@@ -228,7 +224,7 @@ static void backward_rows(const cnn_conv_shape *s, const conv_tiling *t,
             /* col now takes dcol [K, cols] */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->K, cols, M,
                         1.0f, weight, t->K, dyc, t->P, 0.0f, col, cols);
-            cnn_col2im_add(s, col, r0, rows, cols, dx);
+            cnn_col2im(s, 1, col, r0, rows, cols, r0 == 0, dx);
         }
     }
 }
@@ -240,7 +236,6 @@ static void backward_group(const cnn_conv_shape *s, const conv_tiling *t,
                            float *col)
 {
     const int M = s->out_c, P = t->P, cols = g * P;
-    const size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     float *stage = col + (size_t)t->K * cols;
     /* dy[j][m][p] -> stage[m][j*P + p] */
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)M * cols > 65536)
@@ -249,19 +244,14 @@ static void backward_group(const cnn_conv_shape *s, const conv_tiling *t,
             memcpy(stage + (size_t)m * cols + (size_t)j * P,
                    dy + ((size_t)j * M + m) * P, P * sizeof(float));
     if (dweight) {
-        for (int j = 0; j < g; j++)
-            cnn_im2col(s, x + j * in_size, 0, s->out_h, col + (size_t)j * P,
-                       cols);
+        cnn_im2col(s, g, x, 0, s->out_h, col, cols);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, t->K, cols,
                     1.0f, stage, cols, col, cols, 1.0f, dweight, t->K);
     }
     if (dx) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->K, cols, M,
                     1.0f, weight, t->K, stage, cols, 0.0f, col, cols);
-        memset(dx, 0, g * in_size * sizeof(float));
-        for (int j = 0; j < g; j++)
-            cnn_col2im_add(s, col + (size_t)j * P, 0, s->out_h, cols,
-                           dx + j * in_size);
+        cnn_col2im(s, g, col, 0, s->out_h, cols, 1, dx);
     }
 }
 

@@ -1,7 +1,7 @@
 /* im2col.c - convolution windows to a column matrix and back (layout in
  * im2col.h). Rows of the column matrix (one per input channel and kernel
  * tap) are independent, so im2col is parallel over them; col2im is parallel
- * over input channels, each of which only receives from its own rows. For
+ * over input planes, each of which only receives from its own rows. For
  * stride 1 every output row is one contiguous run of an input row: a memcpy
  * (im2col) or a vector add (col2im), with zeros at the padded ends; with
  * 'same' padding too, a whole chunk is one run (the *_flat functions). */
@@ -91,22 +91,26 @@ static void im2col_tap_flat(const cnn_conv_shape *s, const float *xc, int i,
     }
 }
 
-void cnn_im2col(const cnn_conv_shape *s, const float *x, int row0, int rows,
-                float *col, size_t ldcol)
+void cnn_im2col(const cnn_conv_shape *s, int images, const float *x, int row0,
+                int rows, float *col, size_t ldcol)
 {
     const int taps = s->kh * s->kw, K = s->in_c * taps;
     const size_t plane = (size_t)s->in_h * s->in_w;
-    const int parallel = (size_t)K * rows * s->out_w >= PARALLEL_MIN_FLOATS;
+    const size_t cols = (size_t)rows * s->out_w;
+    const int parallel = (size_t)images * K * cols >= PARALLEL_MIN_FLOATS;
     const int flat =
         s->stride_h == 1 && s->stride_w == 1 && s->out_w == s->in_w;
 
 #pragma omp parallel for schedule(static) if (parallel)
-    for (int k = 0; k < K; k++) {
+    for (long long q = 0; q < (long long)images * K; q++) {
+        const int img = (int)(q / K), k = (int)(q % K);
         const int c = k / taps, i = k % taps / s->kw, j = k % s->kw;
+        const float *xc = x + ((size_t)img * s->in_c + c) * plane;
+        float *dst = col + k * ldcol + img * cols;
         if (flat)
-            im2col_tap_flat(s, x + c * plane, i, j, row0, rows, col + k * ldcol);
+            im2col_tap_flat(s, xc, i, j, row0, rows, dst);
         else
-            im2col_tap(s, x + c * plane, i, j, row0, rows, col + k * ldcol);
+            im2col_tap(s, xc, i, j, row0, rows, dst);
     }
 }
 
@@ -164,26 +168,30 @@ static void col2im_tap_flat(const cnn_conv_shape *s, float *src, int i, int j,
         dst[d] += from[d];
 }
 
-void cnn_col2im_add(const cnn_conv_shape *s, float *col, int row0, int rows,
-                    size_t ldcol, float *dx)
+void cnn_col2im(const cnn_conv_shape *s, int images, float *col, int row0,
+                int rows, size_t ldcol, int overwrite, float *dx)
 {
     const int taps = s->kh * s->kw;
     const size_t plane = (size_t)s->in_h * s->in_w;
+    const size_t cols = (size_t)rows * s->out_w;
     const int parallel =
-        (size_t)s->in_c * taps * rows * s->out_w >= PARALLEL_MIN_FLOATS;
+        (size_t)images * s->in_c * taps * cols >= PARALLEL_MIN_FLOATS;
     const int flat =
         s->stride_h == 1 && s->stride_w == 1 && s->out_w == s->in_w;
 
+    /* each plane is zeroed by the thread that then adds into it */
 #pragma omp parallel for schedule(static) if (parallel)
-    for (int c = 0; c < s->in_c; c++) {
+    for (long long q = 0; q < (long long)images * s->in_c; q++) {
+        const int img = (int)(q / s->in_c), c = (int)(q % s->in_c);
+        float *dxc = dx + q * plane;
+        if (overwrite)
+            memset(dxc, 0, plane * sizeof(float));
         for (int t = 0; t < taps; t++) {
-            float *src = col + (size_t)(c * taps + t) * ldcol;
+            float *src = col + (size_t)(c * taps + t) * ldcol + img * cols;
             if (flat)
-                col2im_tap_flat(s, src, t / s->kw, t % s->kw, row0, rows,
-                                dx + c * plane);
+                col2im_tap_flat(s, src, t / s->kw, t % s->kw, row0, rows, dxc);
             else
-                col2im_tap(s, src, t / s->kw, t % s->kw, row0, rows,
-                           dx + c * plane);
+                col2im_tap(s, src, t / s->kw, t % s->kw, row0, rows, dxc);
         }
     }
 }

@@ -11,6 +11,7 @@
 
 #include "network_internal.h"
 #include "winograd_kinds.h"
+#include "zero_fill.h"
 
 /* A parameter's values or gradient by its index (net_layer_params); NULL
  * for -1, the layer has no such parameter. */
@@ -297,7 +298,7 @@ const float *cnn_net_input_grad(const cnn_net *net)
 void cnn_net_zero_grad(cnn_net *net)
 {
     if (net->grad_block)
-        memset(net->grad_block, 0, net->grad_floats * sizeof(float));
+        cnn_zero_fill(net->grad_block, net->grad_floats);
 }
 
 /* Where the gradient for input k goes: straight into the tensor's gradient

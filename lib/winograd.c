@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "winograd.h"
+#include "zero_fill.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -737,7 +738,7 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
     const size_t filter = cnn_wino_filter_floats(s);
     float *dU = dweight ? workspace : NULL;
     if (dx)
-        memset(dx, 0, (size_t)n * s->in_c * s->in_h * s->in_w * sizeof *dx);
+        cnn_zero_fill(dx, (size_t)n * s->in_c * s->in_h * s->in_w);
     const int tiles = private_backward_tiles(s, n);
     if (tiles) {
         const int threads = private_threads();

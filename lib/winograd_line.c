@@ -28,6 +28,7 @@
 
 #include "winograd.h"
 #include "winograd_line.h"
+#include "zero_fill.h"
 
 #define ALPHA CNN_WINO_LINE_POINTS
 #define RUN 4  /* outputs per tile */
@@ -419,7 +420,7 @@ void cnn_wino_line_backward(const cnn_conv_shape *s, int n, const float *x,
     float *dU = workspace;
     float *V = dU + cnn_wino_line_filter_floats(s);
     if (dx)
-        memset(dx, 0, (size_t)n * C * s->in_h * s->in_w * sizeof *dx);
+        cnn_zero_fill(dx, (size_t)n * C * s->in_h * s->in_w);
     for (long long t0 = 0; t0 < total; t0 += chunk) {
         const int nt = total - t0 < chunk ? (int)(total - t0) : chunk;
         float *dM = V + ALPHA * cnn_wino_point_stride(C, nt);

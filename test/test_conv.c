@@ -238,6 +238,7 @@ static const int REFERENCE_SHAPES[][10] = {
     {1, 128, 10, 1200, 2, 3, 3, 1, 1, 1}, /* chunks of 3 rows + 1 */
     {2, 256, 9, 1400, 2, 3, 3, 2, 2, 0},  /* strided chunks of 2 rows */
     {5, 16, 8, 8, 12, 3, 1, 1, 1, 1},   /* small images, N > 1 */
+    {11, 4, 8, 8, 6, 3, 3, 1, 1, 1},    /* groups of 8 and 3 images */
     {4, 8, 17, 17, 6, 1, 7, 1, 1, 1},
     {3, 16, 7, 7, 8, 1, 1, 1, 1, 1},   /* grouped 1x1 */
     {2, 8, 20, 20, 4, 1, 1, 1, 1, 1},  /* direct 1x1 */
