@@ -177,6 +177,13 @@ START_TEST(network_takes_it_for_large_untrained_layers)
     ck_assert_int_eq(cnn_conv_shape_init(&s, 512, 28, 28, 512, 3, 3, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
     ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 0), WINO_3X3);
+    /* widening on a large map: InceptionV3's 80->192 layer at 224 */
+    ck_assert_int_eq(cnn_conv_shape_init(&s, 80, 54, 54, 192, 3, 3, 1, 1,
+                                         CNN_PAD_VALID, NULL), CNN_OK);
+    ck_assert_int_eq(wino_kind_for(&s, 16, 0, 0, 0), WINO_LARGE);
+    ck_assert_int_eq(cnn_conv_shape_init(&s, 128, 56, 56, 256, 3, 3, 1, 1,
+                                         CNN_PAD_SAME, NULL), CNN_OK);
+    ck_assert_int_eq(wino_kind_for(&s, 16, 0, 0, 0), WINO_3X3); /* 15% waste */
 
     const int size = 72; /* VGG16 on a small image (6-wide tiles fit): quick */
     cnn_net *nets[2];
