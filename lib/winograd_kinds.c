@@ -2,6 +2,7 @@
 #include "winograd_kinds.h"
 
 #include "winograd.h"
+#include "winograd_5x5.h"
 #include "winograd_large.h"
 #include "winograd_line.h"
 
@@ -29,10 +30,16 @@ static const wino_ops OPS_LARGE = {
     cnn_wino_large_filter, cnn_wino_large_forward_bn, NULL,
 };
 
+static const wino_ops OPS_5X5 = {
+    cnn_wino_5x5_filter_floats, cnn_wino_5x5_workspace_floats, NULL,
+    cnn_wino_5x5_filter, cnn_wino_5x5_forward_bn, NULL,
+};
+
 const wino_ops *wino_ops_of(wino_kind kind)
 {
     return kind == WINO_LINE    ? &OPS_LINE
            : kind == WINO_LARGE ? &OPS_LARGE
+           : kind == WINO_5X5   ? &OPS_5X5
                                 : &OPS_3X3;
 }
 
@@ -41,6 +48,10 @@ int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int backward,
 {
     if (!all && !backward && cnn_wino_large_preferred(s, n))
         return WINO_LARGE;
+    /* F(6x6) layers with a backward keep F(4x4), whose backward beats
+     * im2col's; 5x5 ones have no Winograd backward to keep */
+    if (!all && cnn_wino_5x5_preferred(s, n))
+        return WINO_5X5;
     if (all ? cnn_wino_applicable(s) : cnn_wino_preferred(s, n, trained))
         return WINO_3X3;
     if (all ? cnn_wino_line_applicable(s) : cnn_wino_line_preferred(s, n, trained))

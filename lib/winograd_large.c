@@ -126,9 +126,8 @@ void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
     }
 }
 
-/* V [64][C][nt] for the tiles [t0, t0 + nt) of x. */
-static void input_transform(const cnn_conv_shape *s, const float *x,
-                            long long t0, int nt, float *V)
+void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
+                          long long t0, int nt, float *V)
 {
     const int C = s->in_c, H = s->in_h, W = s->in_w;
     const int blocks = (nt + LANES - 1) / LANES;
@@ -142,7 +141,7 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
             for (int l = 0; l < LANES; l++) {
                 /* lanes past the chunk read a tile above the image: zeros */
                 cnn_wino_tile p = l < lanes
-                                      ? cnn_wino_locate(s, TILE, t0 + j0 + l)
+                                      ? cnn_wino_locate(s, side, t0 + j0 + l)
                                       : (cnn_wino_tile){0, -H - ALPHA, 0};
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
@@ -180,6 +179,12 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
         }
 }
 
+static void input_transform(const cnn_conv_shape *s, const float *x,
+                            long long t0, int nt, float *V)
+{
+    cnn_wino_large_input(s, TILE, x, t0, nt, V);
+}
+
 /* A^T m for one line m of a transformed tile. */
 static inline void output_1d(float m0, float m1, float m2, float m3, float m4,
                              float m5, float m6, float m7, float *o,
@@ -200,7 +205,7 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
                              long long t0, int nt, const cnn_wino_out_stage *st,
                              float *y)
 {
-    const int K = s->out_c, OH = s->out_h, OW = s->out_w, bn = st->mean != NULL;
+    const int K = s->out_c;
     const int blocks = (nt + LANES - 1) / LANES;
     const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
@@ -225,30 +230,7 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
                     output_1d(u[i][0][l], u[i][1][l], u[i][2][l], u[i][3][l],
                               u[i][4][l], u[i][5][l], u[i][6][l], u[i][7][l],
                               &o[i][0][l], LANES);
-            const float bk = st->bias ? st->bias[k] : 0.0f;
-            const float mk = bn ? st->mean[k] : 0.0f;
-            const float sk = bn ? st->scale[k] : 1.0f;
-            const float ck = bn ? st->beta[k] : 0.0f;
-            for (int i = 0; i < TILE; i++)
-                for (int j = 0; j < TILE; j++)
-#pragma omp simd
-                    for (int l = 0; l < LANES; l++) {
-                        float v = o[i][j][l] + bk;
-                        if (bn)
-                            v = (v - mk) * sk + ck;
-                        o[i][j][l] = st->relu && v < 0.0f ? 0.0f : v;
-                    }
-            for (int l = 0; l < lanes; l++) {
-                cnn_wino_tile p = cnn_wino_locate(s, TILE, t0 + j0 + l);
-                float *plane = y + ((size_t)p.img * K + k) * OH * OW;
-                const int rows = OH - p.oy < TILE ? OH - p.oy : TILE;
-                const int cols = OW - p.ox < TILE ? OW - p.ox : TILE;
-                for (int i = 0; i < rows; i++) {
-                    float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
-                    for (int j = 0; j < cols; j++)
-                        row[j] = o[i][j][l];
-                }
-            }
+            cnn_wino_store_tiles(s, TILE, &o[0][0][0], k, t0 + j0, lanes, st, y);
         }
 }
 

@@ -32,6 +32,12 @@ size_t cnn_wino_large_filter_floats(const cnn_conv_shape *s);
 void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
                            float *U);
 
+/* The input transform, V [64][in_c][nt] = B^T d B for the 8x8 patches d
+ * of the tiles [t0, t0 + nt) of x, tiles of side x side outputs (6 here;
+ * 4 for F(4x4, 5x5), winograd_5x5.h, which has the same points and so the
+ * same B^T). V's points are cnn_wino_point_stride apart. */
+void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
+                          long long t0, int nt, float *V);
 /* Floats of workspace cnn_wino_large_forward_bn needs for n images. */
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n);
 
