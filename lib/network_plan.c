@@ -195,7 +195,7 @@ static void plan_items(cnn_net *net, int training)
             use_item(&wino[i], w->filter_floats(&l->conv) +
                                    (l->fused_bn ? (size_t)l->c : 0), 0, INF);
             size_t f = w->workspace_floats(&l->conv, n);
-            if (training && l->runs_backward && w->backward) {
+            if (training && l->runs_backward) {
                 size_t fb = w->backward_workspace_floats(&l->conv, n);
                 if (fb > f)
                     f = fb;

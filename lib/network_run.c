@@ -369,17 +369,17 @@ static void backward_layer(cnn_net *net, net_layer *l)
         const float *dz = through_activation(net, l, dy);
         const float *w = param_data(net, l->param.kernel);
         /* Winograd's weight gradient and dx (through the filter its
-         * forward transformed) after im2col's bias; a forward-only kind's
-         * on im2col */
+         * forward transformed) after im2col's bias */
         float *dw = param_grad(net, l->param.kernel);
-        const wino_ops *ops = l->wino ? wino_ops_of(l->wino) : NULL;
-        const int on_im2col = !ops || !ops->backward;
-        cnn_conv2d_backward(&l->conv, n, x, w, dz, on_im2col ? dx : NULL,
-                            on_im2col ? dw : NULL,
+        cnn_conv2d_backward(&l->conv, n, x, w, dz, l->wino ? NULL : dx,
+                            l->wino ? NULL : dw,
                             param_grad(net, l->param.bias), net->workspace);
-        if (!on_im2col && (dx || dw))
-            ops->backward(&l->conv, n, x, dz, l->wino_u, dx, dw,
-                          net->workspace);
+        if (l->wino && (dx || dw)) {
+            /* the plan gives forward-only kinds no layer with a backward */
+            assert(wino_ops_of(l->wino)->backward);
+            wino_ops_of(l->wino)->backward(&l->conv, n, x, dz, l->wino_u, dx,
+                                           dw, net->workspace);
+        }
         break;
     }
     case LAYER_BATCHNORM: {

@@ -66,8 +66,6 @@ int cnn_wino_applicable(const cnn_conv_shape *s)
            s->pad_left <= 2 && s->out_h > 0 && s->out_w > 0;
 }
 
-static int tiles_w(const cnn_conv_shape *s) { return (s->out_w + 3) / 4; }
-
 int cnn_wino_preferred(const cnn_conv_shape *s, int n, int trained)
 {
     if (!cnn_wino_applicable(s))
@@ -224,13 +222,6 @@ int cnn_wino_chunk_tiles(long long total, int points, int C, int K)
         return (int)total;
     long long chunks = (total + budget - 1) / budget;
     return (int)((total + chunks - 1) / chunks);
-}
-
-/* Tiles processed per chunk for n images. */
-static int chunk_tiles(const cnn_conv_shape *s, int n)
-{
-    return cnn_wino_chunk_tiles(cnn_wino_grid_tiles(s, 4, n),
-                                CNN_WINO_POINTS, s->in_c, s->out_c);
 }
 
 int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
@@ -504,8 +495,18 @@ void cnn_wino_forward_2d(const cnn_wino_transforms *k,
     }
 }
 
-static const cnn_wino_transforms F4X4 = {CNN_WINO_POINTS, 4, input_transform,
-                                         output_transform};
+/* The adjoints, below with the backward. */
+static void gradient_transform(const cnn_conv_shape *s, const float *dy,
+                               long long t0, int nt, float *dM);
+static void input_adjoint(const cnn_conv_shape *s, const float *dV,
+                          long long t0, int nt, float *dx);
+static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
+                                      float *dweight);
+
+static const cnn_wino_transforms F4X4 = {
+    CNN_WINO_POINTS,    4, input_transform, output_transform,
+    gradient_transform, input_adjoint,     filter_gradient_transform,
+};
 
 size_t cnn_wino_workspace_floats(const cnn_conv_shape *s, int n)
 {
@@ -690,56 +691,70 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
  * 0: as the forward, and with chunks of at least two tile rows, so that
  * the input patches of chunks two apart never overlap (chunks of one
  * parity then add into dx side by side). */
-static int private_backward_tiles(const cnn_conv_shape *s, int n)
+static int private_backward_tiles(const cnn_wino_transforms *k,
+                                  const cnn_conv_shape *s, int n)
 {
-    const int tiles = cnn_wino_private_chunk_tiles(s, n);
-    return tiles >= 2 * tiles_w(s) ? tiles : 0;
+    const int side = k->side;
+    const int tiles = cnn_wino_private_tiles(cnn_wino_grid_tiles(s, side, n),
+                                             k->points, side * side, s->in_c,
+                                             s->out_c);
+    return tiles >= 2 * ((s->out_w + side - 1) / side) ? tiles : 0;
 }
 
-size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n)
+static size_t transformed_filter_floats(const cnn_wino_transforms *k,
+                                        const cnn_conv_shape *s)
+{
+    return (size_t)k->points * s->out_c * s->in_c;
+}
+
+size_t cnn_wino_backward_workspace_2d(const cnn_wino_transforms *k,
+                                      const cnn_conv_shape *s, int n)
 {
     /* one weight gradient per thread, each thread's chunks after them */
-    if (private_backward_tiles(s, n))
-        return (size_t)PRIVATE_SLOTS * cnn_wino_filter_floats(s) + WINO_FLOATS;
-    return cnn_wino_filter_floats(s) + cnn_wino_workspace_floats(s, n);
+    const size_t filter = transformed_filter_floats(k, s);
+    if (private_backward_tiles(k, s, n))
+        return (size_t)PRIVATE_SLOTS * filter + WINO_FLOATS;
+    return filter + cnn_wino_workspace_2d(k, s, n);
 }
 
 /* The tiles [t0, t0 + nt) of dy: dU += (beta = 1) or = (beta = 0) their
  * weight gradient when dU is not NULL, dx += their input gradient when dx
  * is not NULL; through V and dM after V. Single-threaded inside a parallel
  * region, as forward_chunk. */
-static void backward_chunk(const cnn_conv_shape *s, const float *x,
+static void backward_chunk(const cnn_wino_transforms *k,
+                           const cnn_conv_shape *s, const float *x,
                            const float *dy, const float *U, long long t0,
                            int nt, float *dx, float *dU, float beta, float *V)
 {
     const int K = s->out_c, C = s->in_c;
-    float *dM = V + CNN_WINO_POINTS * cnn_wino_point_stride(C, nt);
-    gradient_transform(s, dy, t0, nt, dM);
+    float *dM = V + k->points * cnn_wino_point_stride(C, nt);
+    k->gradient(s, dy, t0, nt, dM);
     if (dU) {
-        input_transform(s, x, t0, nt, V);
-        cnn_wino_weight_products(CNN_WINO_POINTS, K, C, nt, dM, V, beta, dU);
+        k->input(s, x, t0, nt, V);
+        cnn_wino_weight_products(k->points, K, C, nt, dM, V, beta, dU);
     }
     if (dx) {
         /* V, free again: the transformed input gradient U^T dM */
-        cnn_wino_input_products(CNN_WINO_POINTS, K, C, nt, U, dM, V);
-        input_adjoint(s, V, t0, nt, dx);
+        cnn_wino_input_products(k->points, K, C, nt, U, dM, V);
+        k->input_adjoint(s, V, t0, nt, dx);
     }
 }
 
-void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
-                       const float *dy, const float *U, float *dx,
-                       float *dweight, float *workspace)
+void cnn_wino_backward_2d(const cnn_wino_transforms *k,
+                          const cnn_conv_shape *s, int n, const float *x,
+                          const float *dy, const float *U, float *dx,
+                          float *dweight, float *workspace)
 {
-    assert(cnn_wino_applicable(s) && n >= 0 && dy && workspace);
+    assert(k->gradient && n >= 0 && dy && workspace);
     assert((!dx || U) && (!dweight || x));
     if (n == 0 || (!dx && !dweight))
         return;
-    const long long total = cnn_wino_grid_tiles(s, 4, n);
-    const size_t filter = cnn_wino_filter_floats(s);
+    const long long total = cnn_wino_grid_tiles(s, k->side, n);
+    const size_t filter = transformed_filter_floats(k, s);
     float *dU = dweight ? workspace : NULL;
     if (dx)
         cnn_zero_fill(dx, (size_t)n * s->in_c * s->in_h * s->in_w);
-    const int tiles = private_backward_tiles(s, n);
+    const int tiles = private_backward_tiles(k, s, n);
     if (tiles) {
         const int threads = private_threads();
         const long long chunks = (total + tiles - 1) / tiles;
@@ -755,7 +770,7 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
 #pragma omp for schedule(dynamic, 1)
                 for (long long ch = parity; ch < chunks; ch += 2) {
                     const long long t0 = ch * tiles;
-                    backward_chunk(s, x, dy, U, t0,
+                    backward_chunk(k, s, x, dy, U, t0,
                                    total - t0 < tiles ? (int)(total - t0) : tiles,
                                    dx, mine, 1.0f, V);
                 }
@@ -770,12 +785,26 @@ void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
                     dU[i] += other[i];
             }
     } else {
-        const int chunk = chunk_tiles(s, n);
+        const int chunk = cnn_wino_chunk_tiles(total, k->points, s->in_c,
+                                               s->out_c);
         for (long long t0 = 0; t0 < total; t0 += chunk)
-            backward_chunk(s, x, dy, U, t0,
+            backward_chunk(k, s, x, dy, U, t0,
                            total - t0 < chunk ? (int)(total - t0) : chunk, dx,
                            dU, t0 == 0 ? 0.0f : 1.0f, workspace + filter);
     }
     if (dweight)
-        filter_gradient_transform(s, dU, dweight);
+        k->filter_gradient(s, dU, dweight);
+}
+
+size_t cnn_wino_backward_workspace_floats(const cnn_conv_shape *s, int n)
+{
+    return cnn_wino_backward_workspace_2d(&F4X4, s, n);
+}
+
+void cnn_wino_backward(const cnn_conv_shape *s, int n, const float *x,
+                       const float *dy, const float *U, float *dx,
+                       float *dweight, float *workspace)
+{
+    assert(cnn_wino_applicable(s));
+    cnn_wino_backward_2d(&F4X4, s, n, x, dy, U, dx, dweight, workspace);
 }

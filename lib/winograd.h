@@ -184,15 +184,26 @@ static inline void cnn_wino_store_tiles(const cnn_conv_shape *s, int side,
         }
     }
 }
-/* A 2-D kind's transforms (F(4x4) here, F(6x6) in winograd_large.c), for
- * the tiles [t0, t0 + nt): input x -> V [points][in_c][nt] and products
- * M [points][out_c][nt] -> output y, points cnn_wino_point_stride apart. */
+/* A 2-D kind's transforms (F(4x4) here, F(6x6) in winograd_large.c,
+ * F(4x4, 5x5) in winograd_5x5.c), for the tiles [t0, t0 + nt): input
+ * x -> V [points][in_c][nt] and products M [points][out_c][nt] -> output
+ * y, points cnn_wino_point_stride apart. A kind with a backward also has
+ * the adjoints: of the output transform (dy -> dM [points][out_c][nt]),
+ * of the input transform (dV [points][in_c][nt] added into dx) and of the
+ * filter transform (dU [points][out_c][in_c] added into dweight); NULL for
+ * a forward-only kind. */
 typedef struct {
     int points, side; /* transform points, output tile side */
     void (*input)(const cnn_conv_shape *s, const float *x, long long t0,
                   int nt, float *V);
     void (*output)(const cnn_conv_shape *s, const float *M, long long t0,
                    int nt, const cnn_wino_out_stage *st, float *y);
+    void (*gradient)(const cnn_conv_shape *s, const float *dy, long long t0,
+                     int nt, float *dM);
+    void (*input_adjoint)(const cnn_conv_shape *s, const float *dV,
+                          long long t0, int nt, float *dx);
+    void (*filter_gradient)(const cnn_conv_shape *s, const float *dU,
+                            float *dweight);
 } cnn_wino_transforms;
 
 /* Floats of workspace cnn_wino_forward_2d needs for n images. */
@@ -206,6 +217,19 @@ void cnn_wino_forward_2d(const cnn_wino_transforms *k,
                          const cnn_conv_shape *s, int n, const float *x,
                          const float *U, const cnn_wino_out_stage *st,
                          float *y, float *workspace);
+
+/* Floats of workspace cnn_wino_backward_2d needs for n images. */
+size_t cnn_wino_backward_workspace_2d(const cnn_wino_transforms *k,
+                                      const cnn_conv_shape *s, int n);
+
+/* The gradients with the kind's adjoints, as cnn_wino_backward below. The
+ * input patches of tiles two tile rows apart must not overlap (patch side
+ * at most twice the tile side): thread-private chunks of one parity add
+ * into dx side by side. */
+void cnn_wino_backward_2d(const cnn_wino_transforms *k,
+                          const cnn_conv_shape *s, int n, const float *x,
+                          const float *dy, const float *U, float *dx,
+                          float *dweight, float *workspace);
 
 /* The sgemm products of one chunk of nt tiles for each of points
  * transform points (also the other kinds'), one single-threaded call per

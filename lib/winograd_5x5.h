@@ -1,6 +1,5 @@
 /* winograd_5x5.h - (internal) 5x5 stride-1 convolution by Winograd's
- * F(4x4, 5x5), forward only, for layers that are not trained: each 4x4
- * output tile is
+ * F(4x4, 5x5): each 4x4 output tile is
  *   Y = A^T [ (G g G^T) . (B^T d B) ] A
  * from an 8x8 input tile d, summed over input channels as 64 matrix
  * products, one per transform point (cblas_sgemm):
@@ -12,10 +11,9 @@
  * (winograd_large.h); its rounding error is of the same order, within
  * 1e-4 of the output's scale.
  *
- * Forward only: the backward of a layer that has one (training) runs on
- * im2col (network_run.c), the gradients of the exact convolution, which
- * the forward matches to rounding. Shapes: 5x5 kernels, stride 1, pads in
- * [0, 4].
+ * The backward runs the forward's steps in reverse through their adjoints,
+ * as F(4x4, 3x3)'s (winograd.h, whose 2-D driver both use). Shapes: 5x5
+ * kernels, stride 1, pads in [0, 4].
  */
 #ifndef CNN_WINOGRAD_5X5_H
 #define CNN_WINOGRAD_5X5_H
@@ -37,6 +35,16 @@ void cnn_wino_5x5_filter(const cnn_conv_shape *s, const float *weight,
 
 /* Floats of workspace cnn_wino_5x5_forward_bn needs for n images. */
 size_t cnn_wino_5x5_workspace_floats(const cnn_conv_shape *s, int n);
+
+/* Floats of workspace cnn_wino_5x5_backward needs for n images. */
+size_t cnn_wino_5x5_backward_workspace_floats(const cnn_conv_shape *s, int n);
+
+/* As cnn_wino_backward (winograd.h): dx (overwritten) through U when not
+ * NULL, the weight gradient added into dweight [out_c][in_c][5][5] from x
+ * when not NULL. */
+void cnn_wino_5x5_backward(const cnn_conv_shape *s, int n, const float *x,
+                           const float *dy, const float *U, float *dx,
+                           float *dweight, float *workspace);
 
 /* As cnn_wino_forward_bn (winograd.h): y (overwritten) from x through U,
  * + bias, then a batch norm with running statistics when mean is not NULL,

@@ -31,8 +31,9 @@ static const wino_ops OPS_LARGE = {
 };
 
 static const wino_ops OPS_5X5 = {
-    cnn_wino_5x5_filter_floats, cnn_wino_5x5_workspace_floats, NULL,
-    cnn_wino_5x5_filter, cnn_wino_5x5_forward_bn, NULL,
+    cnn_wino_5x5_filter_floats, cnn_wino_5x5_workspace_floats,
+    cnn_wino_5x5_backward_workspace_floats, cnn_wino_5x5_filter,
+    cnn_wino_5x5_forward_bn, cnn_wino_5x5_backward,
 };
 
 const wino_ops *wino_ops_of(wino_kind kind)
@@ -48,9 +49,8 @@ int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int backward,
 {
     if (!all && !backward && cnn_wino_large_preferred(s, n))
         return WINO_LARGE;
-    /* F(6x6) layers with a backward keep F(4x4), whose backward beats
-     * im2col's; 5x5 ones have no Winograd backward to keep */
-    if (!all && cnn_wino_5x5_preferred(s, n))
+    /* F(6x6) has no backward: layers with one keep F(4x4) */
+    if (all ? cnn_wino_5x5_applicable(s) : cnn_wino_5x5_preferred(s, n))
         return WINO_5X5;
     if (all ? cnn_wino_applicable(s) : cnn_wino_preferred(s, n, trained))
         return WINO_3X3;

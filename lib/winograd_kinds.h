@@ -2,9 +2,8 @@
  * of calls, so that the plan (network_plan.c) and the passes
  * (network_run.c) need not ask which: F(4x4,3x3) for 3x3 layers
  * (winograd.h), F(6x6,3x3) for large 3x3 layers that run no backward
- * (winograd_large.h), F(4x4,5x5) forward for 5x5 layers (winograd_5x5.h;
- * their backward runs on im2col) and F(4,7) along a line for 1x7 and 7x1
- * layers (winograd_line.h). */
+ * (winograd_large.h), F(4x4,5x5) for 5x5 layers (winograd_5x5.h) and
+ * F(4,7) along a line for 1x7 and 7x1 layers (winograd_line.h). */
 #ifndef CNN_WINOGRAD_KINDS_H
 #define CNN_WINOGRAD_KINDS_H
 
@@ -24,8 +23,7 @@ typedef struct {
                        float *y, float *workspace);
     /* dx (overwritten) through the forward's filter U, dweight
      * (accumulated) from x; either may be NULL. NULL, with
-     * backward_workspace_floats, for a forward-only kind: its layers'
-     * backward, if any, runs on im2col (conv.c). */
+     * backward_workspace_floats, for a forward-only kind. */
     void (*backward)(const cnn_conv_shape *s, int n, const float *x,
                      const float *dy, const float *U, float *dx,
                      float *dweight, float *workspace);

@@ -235,7 +235,7 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
 }
 
 static const cnn_wino_transforms F6X6 = {POINTS, TILE, input_transform,
-                                         output_transform};
+                                         output_transform, NULL, NULL, NULL};
 
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n)
 {

@@ -1,11 +1,11 @@
-/* test_winograd_5x5.c - Winograd F(4x4, 5x5) forward (lib/winograd_5x5.c)
- * against the im2col path, which test_conv.c checks against a direct
- * reference and PyTorch: InceptionV3's 5x5 layer shapes, odd map sizes,
- * 'same' and 'valid' padding, maps smaller than a tile, the bias, batch
- * norm and ReLU of the output stage, thread-private chunks; the rule (never
- * a trained layer or one with a backward); and an InceptionV3 inference
- * plan with it against one on im2col. Relative error max|diff| / max|ref|
- * <= 1e-4 throughout. */
+/* test_winograd_5x5.c - Winograd F(4x4, 5x5) (lib/winograd_5x5.c), forward
+ * and backward, against the im2col path, which test_conv.c checks against
+ * a direct reference and PyTorch: InceptionV3's 5x5 layer shapes, odd map
+ * sizes, 'same' and 'valid' padding, maps smaller than a tile, the bias,
+ * batch norm and ReLU of the output stage, thread-private chunks; the rule;
+ * a trained network's gradients against finite differences; and an
+ * InceptionV3 inference plan with it against one on im2col. Relative error
+ * max|diff| / max|ref| <= 1e-4 throughout. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +79,41 @@ static double against_im2col(const cnn_conv_shape *s, int n, int bn,
     return e;
 }
 
+/* dx and dweight through F(4x4, 5x5)'s backward and through im2col's:
+ * the larger relative error. */
+static double backward_against_im2col(const cnn_conv_shape *s, int n,
+                                      unsigned seed)
+{
+    const size_t xc = (size_t)n * s->in_c * s->in_h * s->in_w;
+    const size_t yc = (size_t)n * s->out_c * s->out_h * s->out_w;
+    const size_t wc = (size_t)s->out_c * s->in_c * 25;
+    size_t ws = cnn_conv_workspace_floats(s) * n;
+    if (cnn_wino_5x5_backward_workspace_floats(s, n) > ws)
+        ws = cnn_wino_5x5_backward_workspace_floats(s, n);
+    float *x = alloc_floats(xc), *w = alloc_floats(wc), *dy = alloc_floats(yc);
+    float *dx = alloc_floats(xc), *ref_dx = alloc_floats(xc);
+    float *dw = alloc_floats(wc), *ref_dw = alloc_floats(wc);
+    float *work = alloc_floats(ws);
+    float *U = alloc_floats(cnn_wino_5x5_filter_floats(s));
+    fill_uniform(x, xc, 0.0f, 1.0f, seed);
+    const float a = sqrtf(6.0f / (25.0f * s->in_c));
+    fill_uniform(w, wc, -a, a, seed + 1);
+    fill_uniform(dy, yc, -1.0f, 1.0f, seed + 2);
+    /* the weight gradients are added to what is there */
+    fill_uniform(dw, wc, -1.0f, 1.0f, seed + 3);
+    memcpy(ref_dw, dw, wc * sizeof(float));
+    cnn_conv2d_backward(s, n, x, w, dy, ref_dx, ref_dw, NULL, work);
+    cnn_wino_5x5_filter(s, w, U);
+    for (size_t i = 0; i < xc; i++)
+        dx[i] = 1e30f; /* overwritten */
+    cnn_wino_5x5_backward(s, n, x, dy, U, dx, dw, work);
+    const double ex = relative_error(dx, ref_dx, xc);
+    const double ew = relative_error(dw, ref_dw, wc);
+    free(x), free(w), free(dy), free(dx), free(ref_dx), free(dw), free(ref_dw);
+    free(work), free(U);
+    return ex > ew ? ex : ew;
+}
+
 START_TEST(shapes_match_im2col)
 {
     const int *d = SHAPES[_i];
@@ -95,6 +130,10 @@ START_TEST(shapes_match_im2col)
                bn ? " + batch norm + relu" : "", e);
         ck_assert_msg(e <= 1e-4, "shape %d bn %d: %g", _i, bn, e);
     }
+    const double e = backward_against_im2col(&s, d[0], 41u + 7 * _i);
+    printf("F(4x4,5x5) %d x %d->%d %dx%d %s backward: %.2e\n", d[0], d[1],
+           d[4], d[2], d[3], d[5] ? "same" : "valid", e);
+    ck_assert_msg(e <= 1e-4, "shape %d backward: %g", _i, e);
 }
 END_TEST
 
@@ -112,14 +151,16 @@ START_TEST(private_chunks_match_im2col)
     ck_assert_int_gt(tiles, 0);
     ck_assert_int_lt(tiles, total / 3);
     const double e = against_im2col(&s, n, 0, 71u);
-    printf("F(4x4,5x5) private chunks of %d tiles: %.2e\n", tiles, e);
+    const double eb = backward_against_im2col(&s, n, 81u);
+    printf("F(4x4,5x5) private chunks of %d tiles: %.2e, backward %.2e\n",
+           tiles, e, eb);
     ck_assert_msg(e <= 1e-4, "%g", e);
+    ck_assert_msg(eb <= 1e-4, "backward %g", eb);
 }
 END_TEST
 
-/* The rule: 5x5 stride-1 layers with enough channels, trained or not (the
- * backward runs on im2col); not under $CNN_WINOGRAD=all, which takes the
- * kinds with a Winograd backward only. */
+/* The rule: 5x5 stride-1 layers with enough channels, trained or not;
+ * under $CNN_WINOGRAD=all, every 5x5 stride-1 layer. */
 START_TEST(rule_takes_5x5_layers)
 {
     cnn_conv_shape s;
@@ -128,13 +169,14 @@ START_TEST(rule_takes_5x5_layers)
     ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 0), WINO_5X5);
     ck_assert_int_eq(wino_kind_for(&s, 1, 1, 1, 0), WINO_5X5); /* trained */
     ck_assert_int_eq(wino_kind_for(&s, 1, 0, 1, 0), WINO_5X5); /* backward */
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 1), 0);        /* "all" */
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 1), WINO_5X5); /* "all" */
     ck_assert_int_eq(cnn_conv_shape_init(&s, 48, 35, 35, 64, 5, 5, 2, 2,
                                          CNN_PAD_SAME, NULL), CNN_OK);
     ck_assert(!cnn_wino_5x5_applicable(&s)); /* stride 2 */
     ck_assert_int_eq(cnn_conv_shape_init(&s, 3, 35, 35, 64, 5, 5, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
     ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 0), 0); /* 3 channels */
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 1), WINO_5X5);
 }
 END_TEST
 
@@ -144,9 +186,8 @@ END_TEST
 #define NET_W 19
 
 /* input [2, 16, 17, 19] -> conv_a 5x5 'same' 20 + bias -> conv_b 5x5
- * 'valid' 18, trained: both on F(4x4, 5x5) forward, im2col backward (no
- * ReLU: among the outputs a finite-difference step would cross its kink
- * somewhere). */
+ * 'valid' 18, trained, both on F(4x4, 5x5) (no ReLU: among the outputs a
+ * finite-difference step would cross its kink somewhere). */
 static cnn_net *small_net(int winograd)
 {
     setenv("CNN_WINOGRAD", winograd ? "1" : "0", 1);
