@@ -347,7 +347,7 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
         l->wino_u = NULL;
         l->wino = l->kind == LAYER_CONV && mode
                       ? wino_kind_for(&l->conv, batch, training && !l->frozen,
-                                      l->runs_backward, mode == 2)
+                                      mode == 2)
                       : 0;
     }
 }

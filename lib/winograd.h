@@ -187,11 +187,10 @@ static inline void cnn_wino_store_tiles(const cnn_conv_shape *s, int side,
 /* A 2-D kind's transforms (F(4x4) here, F(6x6) in winograd_large.c,
  * F(4x4, 5x5) in winograd_5x5.c), for the tiles [t0, t0 + nt): input
  * x -> V [points][in_c][nt] and products M [points][out_c][nt] -> output
- * y, points cnn_wino_point_stride apart. A kind with a backward also has
- * the adjoints: of the output transform (dy -> dM [points][out_c][nt]),
- * of the input transform (dV [points][in_c][nt] added into dx) and of the
- * filter transform (dU [points][out_c][in_c] added into dweight); NULL for
- * a forward-only kind. */
+ * y, points cnn_wino_point_stride apart; and for the backward their
+ * adjoints: of the output transform (dy -> dM [points][out_c][nt]), of
+ * the input transform (dV [points][in_c][nt] added into dx) and of the
+ * filter transform (dU [points][out_c][in_c] added into dweight). */
 typedef struct {
     int points, side; /* transform points, output tile side */
     void (*input)(const cnn_conv_shape *s, const float *x, long long t0,

@@ -229,73 +229,10 @@ static void gradient_transform(const cnn_conv_shape *s, const float *dy,
         }
 }
 
-/* B v for one line v of an 8x8 transformed tile (B^T's columns, which
- * pair up like its rows). */
-static inline void input_adjoint_1d(float v0, float v1, float v2, float v3,
-                                    float v4, float v5, float v6, float v7,
-                                    float *o, size_t stride)
-{
-    const float a1 = v1 + v2, s1 = v1 - v2, a2 = v3 + v4, s2 = v3 - v4;
-    const float a3 = v5 + v6, s3 = v5 - v6;
-    o[0] = -v0;
-    o[stride] = s1 + 0.5f * s2 + 2.0f * s3 - v7;
-    o[2 * stride] = 5.25f * v0 + a1 + 0.25f * a2 + 4.0f * a3;
-    o[3 * stride] = 5.25f * v7 - 4.25f * s1 - 2.5f * (s2 + s3);
-    o[4 * stride] = -5.25f * v0 - 4.25f * a1 - 1.25f * a2 - 5.0f * a3;
-    o[5 * stride] = s1 + 2.0f * s2 + 0.5f * s3 - 5.25f * v7;
-    o[6 * stride] = v0 + a1 + a2 + a3;
-    o[7 * stride] = v7;
-}
-
-/* dx += B dV B^T for the tiles [t0, t0 + nt): each tile's 8x8 input patch
- * (cut at the image's edge) from dV [64][C][nt]. Neighbouring patches
- * overlap, so each channel's planes belong to one thread. */
 static void input_adjoint(const cnn_conv_shape *s, const float *dV,
                           long long t0, int nt, float *dx)
 {
-    const int C = s->in_c, H = s->in_h, W = s->in_w;
-    const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = cnn_wino_point_stride(C, nt);
-#pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
-    for (int c = 0; c < C; c++)
-        for (int blk = 0; blk < blocks; blk++) {
-            float v[ALPHA][ALPHA][LANES], u[ALPHA][ALPHA][LANES];
-            const int j0 = blk * LANES;
-            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            cnn_wino_load_points(dV + (size_t)c * nt + j0, point_stride,
-                                 POINTS, lanes, &v[0][0][0]);
-            /* u = B v (over rows), then v = u B^T (over columns) */
-            for (int b = 0; b < ALPHA; b++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    input_adjoint_1d(v[0][b][l], v[1][b][l], v[2][b][l],
-                                     v[3][b][l], v[4][b][l], v[5][b][l],
-                                     v[6][b][l], v[7][b][l], &u[0][b][l],
-                                     ALPHA * LANES);
-            for (int i = 0; i < ALPHA; i++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    input_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
-                                     u[i][3][l], u[i][4][l], u[i][5][l],
-                                     u[i][6][l], u[i][7][l], &v[i][0][l],
-                                     LANES);
-            for (int l = 0; l < lanes; l++) {
-                cnn_wino_tile p = cnn_wino_locate(s, TILE, t0 + j0 + l);
-                float *plane = dx + ((size_t)p.img * C + c) * H * W;
-                const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
-                for (int i = 0; i < ALPHA; i++) {
-                    const int yy = y0 + i;
-                    if (yy < 0 || yy >= H)
-                        continue;
-                    float *row = plane + (size_t)yy * W;
-                    for (int j = 0; j < ALPHA; j++) {
-                        const int xx = x0 + j;
-                        if (xx >= 0 && xx < W)
-                            row[xx] += v[i][j][l];
-                    }
-                }
-            }
-        }
+    cnn_wino_large_input_adjoint(s, TILE, dV, t0, nt, dx);
 }
 
 /* G^T u for one line u of 8 points: the adjoint of filter_1d. */

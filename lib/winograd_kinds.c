@@ -26,8 +26,9 @@ static const wino_ops OPS_LINE = {
 };
 
 static const wino_ops OPS_LARGE = {
-    cnn_wino_large_filter_floats, cnn_wino_large_workspace_floats, NULL,
-    cnn_wino_large_filter, cnn_wino_large_forward_bn, NULL,
+    cnn_wino_large_filter_floats, cnn_wino_large_workspace_floats,
+    cnn_wino_large_backward_workspace_floats, cnn_wino_large_filter,
+    cnn_wino_large_forward_bn, cnn_wino_large_backward,
 };
 
 static const wino_ops OPS_5X5 = {
@@ -44,12 +45,10 @@ const wino_ops *wino_ops_of(wino_kind kind)
                                 : &OPS_3X3;
 }
 
-int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int backward,
-                  int all)
+int wino_kind_for(const cnn_conv_shape *s, int n, int trained, int all)
 {
-    if (!all && !backward && cnn_wino_large_preferred(s, n))
+    if (!all && cnn_wino_large_preferred(s, n))
         return WINO_LARGE;
-    /* F(6x6) has no backward: layers with one keep F(4x4) */
     if (all ? cnn_wino_5x5_applicable(s) : cnn_wino_5x5_preferred(s, n))
         return WINO_5X5;
     if (all ? cnn_wino_applicable(s) : cnn_wino_preferred(s, n, trained))

@@ -1,7 +1,8 @@
-/* winograd_large.c - F(6x6, 3x3) convolution, forward (see
+/* winograd_large.c - F(6x6, 3x3) convolution, forward and backward (see
  * winograd_large.h).
  *
- * Its transforms run in winograd.c's forward (cnn_wino_forward_2d): tiles
+ * Its transforms run in winograd.c's drivers (cnn_wino_forward_2d,
+ * cnn_wino_backward_2d, which adds the adjoints in reverse order): tiles
  * numbered (image, tile row, tile column) in chunks, each transforming its
  * inputs into V [64][in_c][chunk], running the 64 products into
  * M [64][out_c][chunk] and transforming M into the output tiles. The
@@ -185,6 +186,75 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
     cnn_wino_large_input(s, TILE, x, t0, nt, V);
 }
 
+/* B v for one line v of an 8x8 transformed tile (B^T's columns, which
+ * pair up like its rows). */
+static inline void input_adjoint_1d(float v0, float v1, float v2, float v3,
+                                    float v4, float v5, float v6, float v7,
+                                    float *o, size_t stride)
+{
+    const float a1 = v1 + v2, s1 = v1 - v2, a2 = v3 + v4, s2 = v3 - v4;
+    const float a3 = v5 + v6, s3 = v5 - v6;
+    o[0] = -v0;
+    o[stride] = s1 + 0.5f * s2 + 2.0f * s3 - v7;
+    o[2 * stride] = 5.25f * v0 + a1 + 0.25f * a2 + 4.0f * a3;
+    o[3 * stride] = 5.25f * v7 - 4.25f * s1 - 2.5f * (s2 + s3);
+    o[4 * stride] = -5.25f * v0 - 4.25f * a1 - 1.25f * a2 - 5.0f * a3;
+    o[5 * stride] = s1 + 2.0f * s2 + 0.5f * s3 - 5.25f * v7;
+    o[6 * stride] = v0 + a1 + a2 + a3;
+    o[7 * stride] = v7;
+}
+
+/* Neighbouring patches overlap, so each channel's planes belong to one
+ * thread. */
+void cnn_wino_large_input_adjoint(const cnn_conv_shape *s, int side,
+                                  const float *dV, long long t0, int nt,
+                                  float *dx)
+{
+    const int C = s->in_c, H = s->in_h, W = s->in_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = cnn_wino_point_stride(C, nt);
+#pragma omp parallel for schedule(static) if ((size_t)C * nt >= 2048)
+    for (int c = 0; c < C; c++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float v[ALPHA][ALPHA][LANES], u[ALPHA][ALPHA][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            cnn_wino_load_points(dV + (size_t)c * nt + j0, point_stride,
+                                 POINTS, lanes, &v[0][0][0]);
+            /* u = B v (over rows), then v = u B^T (over columns) */
+            for (int b = 0; b < ALPHA; b++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_adjoint_1d(v[0][b][l], v[1][b][l], v[2][b][l],
+                                     v[3][b][l], v[4][b][l], v[5][b][l],
+                                     v[6][b][l], v[7][b][l], &u[0][b][l],
+                                     ALPHA * LANES);
+            for (int i = 0; i < ALPHA; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    input_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
+                                     u[i][3][l], u[i][4][l], u[i][5][l],
+                                     u[i][6][l], u[i][7][l], &v[i][0][l],
+                                     LANES);
+            for (int l = 0; l < lanes; l++) {
+                cnn_wino_tile p = cnn_wino_locate(s, side, t0 + j0 + l);
+                float *plane = dx + ((size_t)p.img * C + c) * H * W;
+                const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
+                for (int i = 0; i < ALPHA; i++) {
+                    const int yy = y0 + i;
+                    if (yy < 0 || yy >= H)
+                        continue;
+                    float *row = plane + (size_t)yy * W;
+                    for (int j = 0; j < ALPHA; j++) {
+                        const int xx = x0 + j;
+                        if (xx >= 0 && xx < W)
+                            row[xx] += v[i][j][l];
+                    }
+                }
+            }
+        }
+}
+
 /* A^T m for one line m of a transformed tile. */
 static inline void output_1d(float m0, float m1, float m2, float m3, float m4,
                              float m5, float m6, float m7, float *o,
@@ -234,12 +304,156 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
-static const cnn_wino_transforms F6X6 = {POINTS, TILE, input_transform,
-                                         output_transform, NULL, NULL, NULL};
+/* The backward: each transform's adjoint (its matrix transposed). */
+
+/* A d for one line d of a 6x6 output-gradient tile. */
+static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
+                                     float d4, float d5, float *o,
+                                     size_t stride)
+{
+    const float e1 = d0 + d2 + d4, o1 = d1 + d3 + d5;
+    const float e2 = d0 + 4.0f * d2 + 16.0f * d4;
+    const float o2 = 2.0f * d1 + 8.0f * d3 + 32.0f * d5;
+    const float e3 = d0 + 0.25f * d2 + 0.0625f * d4;
+    const float o3 = 0.5f * d1 + 0.125f * d3 + 0.03125f * d5;
+    o[0] = d0;
+    o[stride] = e1 + o1;
+    o[2 * stride] = e1 - o1;
+    o[3 * stride] = e2 + o2;
+    o[4 * stride] = e2 - o2;
+    o[5 * stride] = e3 + o3;
+    o[6 * stride] = e3 - o3;
+    o[7 * stride] = d5;
+}
+
+/* dM [64][K][nt] = A dY A^T for the tiles [t0, t0 + nt) of dy (zeros past
+ * the image's edge). */
+static void gradient_transform(const cnn_conv_shape *s, const float *dy,
+                               long long t0, int nt, float *dM)
+{
+    const int K = s->out_c, OH = s->out_h, OW = s->out_w;
+    const int blocks = (nt + LANES - 1) / LANES;
+    const size_t point_stride = cnn_wino_point_stride(K, nt);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
+    for (int k = 0; k < K; k++)
+        for (int blk = 0; blk < blocks; blk++) {
+            float d[TILE][TILE][LANES], u[ALPHA][TILE][LANES];
+            float m[ALPHA][ALPHA][LANES];
+            const int j0 = blk * LANES;
+            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
+            for (int l = 0; l < LANES; l++) {
+                cnn_wino_tile p = l < lanes
+                                      ? cnn_wino_locate(s, TILE, t0 + j0 + l)
+                                      : (cnn_wino_tile){0, OH, OW};
+                const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
+                for (int i = 0; i < TILE; i++)
+                    for (int j = 0; j < TILE; j++) {
+                        const int yy = p.oy + i, xx = p.ox + j;
+                        d[i][j][l] = yy < OH && xx < OW
+                                         ? plane[(size_t)yy * OW + xx]
+                                         : 0.0f;
+                    }
+            }
+            /* u = A d (over rows), m = u A^T (over columns) */
+            for (int j = 0; j < TILE; j++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    output_adjoint_1d(d[0][j][l], d[1][j][l], d[2][j][l],
+                                      d[3][j][l], d[4][j][l], d[5][j][l],
+                                      &u[0][j][l], TILE * LANES);
+            for (int i = 0; i < ALPHA; i++)
+#pragma omp simd
+                for (int l = 0; l < LANES; l++)
+                    output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
+                                      u[i][3][l], u[i][4][l], u[i][5][l],
+                                      &m[i][0][l], LANES);
+            cnn_wino_store_points(&m[0][0][0], POINTS, lanes,
+                                  dM + (size_t)k * nt + j0, point_stride);
+        }
+}
+
+static void input_adjoint(const cnn_conv_shape *s, const float *dV,
+                          long long t0, int nt, float *dx)
+{
+    cnn_wino_large_input_adjoint(s, TILE, dV, t0, nt, dx);
+}
+
+/* G^T u for one line u of 8 points: the adjoint of filter_1d. */
+static inline void filter_adjoint_1d(double u0, double u1, double u2,
+                                     double u3, double u4, double u5,
+                                     double u6, double u7, double *o,
+                                     size_t stride)
+{
+    const double a1 = u1 + u2, s1 = u1 - u2, a2 = u3 + u4, s2 = u3 - u4;
+    const double a3 = u5 + u6, s3 = u5 - u6, n9 = -2.0 / 9;
+    o[0] = -u0 + n9 * a1 + a2 / 90 + 32.0 / 45 * a3;
+    o[stride] = n9 * s1 + s2 / 45 + 16.0 / 45 * s3;
+    o[2 * stride] = n9 * a1 + 2.0 / 45 * a2 + 8.0 / 45 * a3 + u7;
+}
+
+/* dweight [K][C][3][3] += G^T dU G, in double like the filter transform,
+ * vectorized over runs of PAIRS channel pairs. */
+static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
+                                      float *dweight)
+{
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
+#pragma omp parallel for schedule(static) if (plane >= 4096)
+    for (long long run = 0; run < runs; run++) {
+        const size_t p0 = (size_t)run * PAIRS;
+        const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
+        double t[3][ALPHA][PAIRS], g[9][PAIRS];
+        /* t[i][b] = sum_a G[a][i] dU[a][b] (G's columns over the rows a) */
+        for (int b = 0; b < ALPHA; b++) {
+            double u[ALPHA][PAIRS];
+            for (int a = 0; a < ALPHA; a++) {
+                const float *src = dU + (size_t)(a * ALPHA + b) * plane + p0;
+                for (int p = 0; p < PAIRS; p++)
+                    u[a][p] = p < pairs ? src[p] : 0.0;
+            }
+#pragma omp simd
+            for (int p = 0; p < PAIRS; p++)
+                filter_adjoint_1d(u[0][p], u[1][p], u[2][p], u[3][p], u[4][p],
+                                  u[5][p], u[6][p], u[7][p], &t[0][b][p],
+                                  ALPHA * PAIRS);
+        }
+        /* g[i][j] = sum_b t[i][b] G[b][j] */
+        for (int i = 0; i < 3; i++)
+#pragma omp simd
+            for (int p = 0; p < PAIRS; p++)
+                filter_adjoint_1d(t[i][0][p], t[i][1][p], t[i][2][p],
+                                  t[i][3][p], t[i][4][p], t[i][5][p],
+                                  t[i][6][p], t[i][7][p], &g[i * 3][p], PAIRS);
+        for (int p = 0; p < pairs; p++) {
+            float *dw = dweight + (p0 + p) * 9;
+            for (int ij = 0; ij < 9; ij++)
+                dw[ij] += (float)g[ij][p];
+        }
+    }
+}
+
+static const cnn_wino_transforms F6X6 = {
+    POINTS,             TILE,          input_transform, output_transform,
+    gradient_transform, input_adjoint, filter_gradient_transform,
+};
 
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n)
 {
     return cnn_wino_workspace_2d(&F6X6, s, n);
+}
+
+size_t cnn_wino_large_backward_workspace_floats(const cnn_conv_shape *s,
+                                                int n)
+{
+    return cnn_wino_backward_workspace_2d(&F6X6, s, n);
+}
+
+void cnn_wino_large_backward(const cnn_conv_shape *s, int n, const float *x,
+                             const float *dy, const float *U, float *dx,
+                             float *dweight, float *workspace)
+{
+    assert(cnn_wino_applicable(s));
+    cnn_wino_backward_2d(&F6X6, s, n, x, dy, U, dx, dweight, workspace);
 }
 
 void cnn_wino_large_forward_bn(const cnn_conv_shape *s, int n, const float *x,
@@ -263,11 +477,15 @@ void cnn_wino_large_forward_bn(const cnn_conv_shape *s, int n, const float *x,
  * not its products, dominate); 384-512 channels in all at 56x56 equal,
  * 28x28 and 14x14 maps far slower (the 64-point filter, 7x the weights,
  * read for few tiles). Layers that widen to at least twice their inputs
- * on large maps gain more than the sum of channels suggests (2026-12-02,
- * alone, medians of interleaved runs): InceptionV3's 80->192 layer at
- * 71x71 took 33 against 40 ms at batch 16 and 1.9-2.0 against 2.4-3.0 ms
- * at batch 1, at 52x52 20 against 25 ms at batch 16 (equal at batch 1),
- * though 6-wide tiles cut 52 with 8% waste. */
+ * on large maps gain more than the sum of channels suggests (later that
+ * day, alone, medians of interleaved runs): InceptionV3's 80->192 layer
+ * at 71x71 took 33 against 40 ms at batch 16 and 1.9-2.0 against 2.4-3.0
+ * ms at batch 1, at 52x52 20 against 25 ms at batch 16 (equal at batch 1),
+ * though 6-wide tiles cut 52 with 8% waste. Trained (filter transform,
+ * forward and backward), the layers it takes were as fast or faster:
+ * 80->192 at 52x52 and 71x71 batch 16 19-24% less time, 64->128 112x112
+ * batch 1 9%, the 35x35 ones batch 16 10-13%, VGG16's 64->64 224x224
+ * equal at batch 1 and 3% less at 16. */
 int cnn_wino_large_preferred(const cnn_conv_shape *s, int n)
 {
     if (!cnn_wino_applicable(s) || s->in_c < 64 || tiles_of(s, n) < 32)

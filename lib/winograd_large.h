@@ -1,6 +1,5 @@
 /* winograd_large.h - (internal) 3x3 stride-1 convolution by Winograd's
- * F(6x6, 3x3), forward only, for layers that are not trained: each 6x6
- * output tile is
+ * F(6x6, 3x3), for large layers with few channels: each 6x6 output tile is
  *   Y = A^T [ (G g G^T) . (B^T d B) ] A
  * from an 8x8 input tile d, summed over input channels as 64 matrix
  * products, one per transform point (cblas_sgemm):
@@ -11,9 +10,9 @@
  * cut with little waste. Its rounding error is about twice F(4x4)'s (points
  * 0, +-1, +-2, +-1/2 and infinity), still within 1e-4 of the output's scale.
  *
- * Forward only: the network gives it only layers that run no backward
- * (inference plans, frozen layers), so it has no adjoints to keep right.
- * Shapes are cnn_wino_applicable's (winograd.h).
+ * The backward runs the forward's steps in reverse through their adjoints,
+ * as F(4x4)'s (winograd.h, whose 2-D drivers it uses). Shapes are
+ * cnn_wino_applicable's (winograd.h).
  */
 #ifndef CNN_WINOGRAD_LARGE_H
 #define CNN_WINOGRAD_LARGE_H
@@ -22,7 +21,7 @@
 
 #define CNN_WINO_LARGE_POINTS 64
 
-/* The rule the network uses for a layer that is not trained (n images). */
+/* The rule the network uses (n images), trained or not. */
 int cnn_wino_large_preferred(const cnn_conv_shape *s, int n);
 
 /* Floats of a transformed filter: 64 * out_c * in_c. */
@@ -38,6 +37,12 @@ void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
  * same B^T). V's points are cnn_wino_point_stride apart. */
 void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
                           long long t0, int nt, float *V);
+/* dx += B dV B^T for the tiles [t0, t0 + nt), tiles of side x side
+ * outputs: each tile's 8x8 input patch (cut at the image's edge) from
+ * dV [64][in_c][nt], the adjoint of cnn_wino_large_input. */
+void cnn_wino_large_input_adjoint(const cnn_conv_shape *s, int side,
+                                  const float *dV, long long t0, int nt,
+                                  float *dx);
 /* Floats of workspace cnn_wino_large_forward_bn needs for n images. */
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n);
 
@@ -50,4 +55,13 @@ void cnn_wino_large_forward_bn(const cnn_conv_shape *s, int n, const float *x,
                                const float *beta, int relu, float *y,
                                float *workspace);
 
+/* Floats of workspace cnn_wino_large_backward needs for n images. */
+size_t cnn_wino_large_backward_workspace_floats(const cnn_conv_shape *s,
+                                                int n);
+/* As cnn_wino_backward (winograd.h), through the adjoints of F(6x6)'s
+ * transforms: dx (overwritten) through U when not NULL, the weight
+ * gradient added into dweight [out_c][in_c][3][3] from x when not NULL. */
+void cnn_wino_large_backward(const cnn_conv_shape *s, int n, const float *x,
+                             const float *dy, const float *U, float *dx,
+                             float *dweight, float *workspace);
 #endif

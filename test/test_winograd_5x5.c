@@ -166,17 +166,16 @@ START_TEST(rule_takes_5x5_layers)
     cnn_conv_shape s;
     ck_assert_int_eq(cnn_conv_shape_init(&s, 48, 35, 35, 64, 5, 5, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 0), WINO_5X5);
-    ck_assert_int_eq(wino_kind_for(&s, 1, 1, 1, 0), WINO_5X5); /* trained */
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 1, 0), WINO_5X5); /* backward */
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 1), WINO_5X5); /* "all" */
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0), WINO_5X5);
+    ck_assert_int_eq(wino_kind_for(&s, 1, 1, 0), WINO_5X5); /* trained */
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 1), WINO_5X5); /* "all" */
     ck_assert_int_eq(cnn_conv_shape_init(&s, 48, 35, 35, 64, 5, 5, 2, 2,
                                          CNN_PAD_SAME, NULL), CNN_OK);
     ck_assert(!cnn_wino_5x5_applicable(&s)); /* stride 2 */
     ck_assert_int_eq(cnn_conv_shape_init(&s, 3, 35, 35, 64, 5, 5, 1, 1,
                                          CNN_PAD_SAME, NULL), CNN_OK);
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 0), 0); /* 3 channels */
-    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0, 1), WINO_5X5);
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 0), 0); /* 3 channels */
+    ck_assert_int_eq(wino_kind_for(&s, 1, 0, 1), WINO_5X5);
 }
 END_TEST
 
