@@ -187,8 +187,8 @@ static void bench_one(const bench_shape *sh, int n, cnn_rng *rng)
            bwd, raw, 100 * fwd / raw, 100 * bwd / raw);
     if (wino) {
         double w = flops / best[3] * 1e-9;
-        /* the F(4x4) forward is timed; at inference the rule may take
-         * F(6x6) instead (winograd_large.h) */
+        /* the F(4x4) forward is timed; the rule may take F(6x6) instead
+         * (winograd_large.h) */
         printf("   %7.1f %5.2fx  %s", w, w / fwd,
                cnn_wino_large_preferred(&s, n) ? "F(6x6)"
                : cnn_wino_preferred(&s, n, 0)  ? "F(4x4)"

@@ -166,67 +166,13 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
         }
 }
 
-/* The backward: each transform's adjoint (its matrix transposed). */
+/* The backward: each transform's adjoint (its matrix transposed), the
+ * 8-point ones of winograd_large.c. */
 
-/* A d for one line d of a 4x4 output-gradient tile. */
-static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
-                                     float *o, size_t stride)
-{
-    const float e1 = d0 + d2, o1 = d1 + d3;
-    const float e2 = d0 + 4.0f * d2, o2 = 2.0f * d1 + 8.0f * d3;
-    const float e3 = d0 + 0.25f * d2, o3 = 0.5f * d1 + 0.125f * d3;
-    o[0] = d0;
-    o[stride] = e1 + o1;
-    o[2 * stride] = e1 - o1;
-    o[3 * stride] = e2 + o2;
-    o[4 * stride] = e2 - o2;
-    o[5 * stride] = e3 + o3;
-    o[6 * stride] = e3 - o3;
-    o[7 * stride] = d3;
-}
-
-/* dM [64][K][nt] = A dY A^T for the tiles [t0, t0 + nt) of dy (zeros past
- * the image's edge). */
 static void gradient_transform(const cnn_conv_shape *s, const float *dy,
                                long long t0, int nt, float *dM)
 {
-    const int K = s->out_c, OH = s->out_h, OW = s->out_w;
-    const int blocks = (nt + LANES - 1) / LANES;
-    const size_t point_stride = cnn_wino_point_stride(K, nt);
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
-    for (int k = 0; k < K; k++)
-        for (int blk = 0; blk < blocks; blk++) {
-            float d[TILE][TILE][LANES], u[ALPHA][TILE][LANES];
-            float m[ALPHA][ALPHA][LANES];
-            const int j0 = blk * LANES;
-            const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            for (int l = 0; l < LANES; l++) {
-                cnn_wino_tile p = l < lanes
-                                      ? cnn_wino_locate(s, TILE, t0 + j0 + l)
-                                      : (cnn_wino_tile){0, OH, OW};
-                const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
-                for (int i = 0; i < TILE; i++)
-                    for (int j = 0; j < TILE; j++) {
-                        const int yy = p.oy + i, xx = p.ox + j;
-                        d[i][j][l] = yy < OH && xx < OW
-                                         ? plane[(size_t)yy * OW + xx]
-                                         : 0.0f;
-                    }
-            }
-            /* u = A d (over rows), m = u A^T (over columns) */
-            for (int j = 0; j < TILE; j++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    output_adjoint_1d(d[0][j][l], d[1][j][l], d[2][j][l],
-                                      d[3][j][l], &u[0][j][l], TILE * LANES);
-            for (int i = 0; i < ALPHA; i++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
-                                      u[i][3][l], &m[i][0][l], LANES);
-            cnn_wino_store_points(&m[0][0][0], POINTS, lanes,
-                                  dM + (size_t)k * nt + j0, point_stride);
-        }
+    cnn_wino_large_gradient(s, TILE, dy, t0, nt, dM);
 }
 
 static void input_adjoint(const cnn_conv_shape *s, const float *dV,
@@ -235,66 +181,10 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
     cnn_wino_large_input_adjoint(s, TILE, dV, t0, nt, dx);
 }
 
-/* G^T u for one line u of 8 points: the adjoint of filter_1d. */
-static inline void filter_adjoint_1d(double u0, double u1, double u2,
-                                     double u3, double u4, double u5,
-                                     double u6, double u7, double *o,
-                                     size_t stride)
-{
-    const double a1 = u1 + u2, s1 = u1 - u2, a2 = u3 + u4, s2 = u3 - u4;
-    const double a3 = u5 + u6, s3 = u5 - u6, n9 = -2.0 / 9;
-    o[0] = -u0 + n9 * a1 + a2 / 90 + 32.0 / 45 * a3;
-    o[stride] = n9 * s1 + s2 / 45 + 16.0 / 45 * s3;
-    o[2 * stride] = n9 * a1 + 2.0 / 45 * a2 + 8.0 / 45 * a3;
-    o[3 * stride] = n9 * s1 + 4.0 / 45 * s2 + 4.0 / 45 * s3;
-    o[4 * stride] = n9 * a1 + 8.0 / 45 * a2 + 2.0 / 45 * a3 + u7;
-}
-
-/* dweight [K][C][5][5] += G^T dU G, in double like the filter transform,
- * vectorized over runs of PAIRS channel pairs. */
-static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
-                                      float *dweight)
-{
-    const size_t plane = (size_t)s->out_c * s->in_c;
-    const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
-#pragma omp parallel for schedule(static) if (plane >= 4096)
-    for (long long run = 0; run < runs; run++) {
-        const size_t p0 = (size_t)run * PAIRS;
-        const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
-        double t[TAPS][ALPHA][PAIRS], g[TAPS * TAPS][PAIRS];
-        /* t[i][b] = sum_a G[a][i] dU[a][b] (G's columns over the rows a) */
-        for (int b = 0; b < ALPHA; b++) {
-            double u[ALPHA][PAIRS];
-            for (int a = 0; a < ALPHA; a++) {
-                const float *src = dU + (size_t)(a * ALPHA + b) * plane + p0;
-                for (int p = 0; p < PAIRS; p++)
-                    u[a][p] = p < pairs ? src[p] : 0.0;
-            }
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_adjoint_1d(u[0][p], u[1][p], u[2][p], u[3][p], u[4][p],
-                                  u[5][p], u[6][p], u[7][p], &t[0][b][p],
-                                  ALPHA * PAIRS);
-        }
-        /* g[i][j] = sum_b t[i][b] G[b][j] */
-        for (int i = 0; i < TAPS; i++)
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_adjoint_1d(t[i][0][p], t[i][1][p], t[i][2][p],
-                                  t[i][3][p], t[i][4][p], t[i][5][p],
-                                  t[i][6][p], t[i][7][p], &g[i * TAPS][p],
-                                  PAIRS);
-        for (int p = 0; p < pairs; p++) {
-            float *dw = dweight + (p0 + p) * TAPS * TAPS;
-            for (int ij = 0; ij < TAPS * TAPS; ij++)
-                dw[ij] += (float)g[ij][p];
-        }
-    }
-}
-
 static const cnn_wino_transforms F4X4_5X5 = {
-    POINTS,             TILE,          input_transform, output_transform,
-    gradient_transform, input_adjoint, filter_gradient_transform,
+    POINTS,             TILE,          input_transform,
+    output_transform,   gradient_transform, input_adjoint,
+    cnn_wino_large_filter_gradient,
 };
 
 size_t cnn_wino_5x5_workspace_floats(const cnn_conv_shape *s, int n)

@@ -36,6 +36,7 @@
 
 #define ALPHA 8 /* input tile side */
 #define TILE 6  /* output tile side */
+#define MAX_TAPS 5 /* F(4x4, 5x5)'s, which shares the backward's steps */
 #define POINTS CNN_WINO_LARGE_POINTS
 #define LANES CNN_WINO_LANES
 
@@ -306,70 +307,89 @@ static void output_transform(const cnn_conv_shape *s, const float *M,
 
 /* The backward: each transform's adjoint (its matrix transposed). */
 
-/* A d for one line d of a 6x6 output-gradient tile. */
-static inline void output_adjoint_1d(float d0, float d1, float d2, float d3,
-                                     float d4, float d5, float *o,
-                                     size_t stride)
+/* A d for one line d [side] of an output-gradient tile (d[i * dstride]):
+ * A^T's columns are the powers 0..side-1 of each point, so that each pair
+ * of points +-p shares its even and odd sums; the last point (infinity)
+ * takes the last value. Powers of 2 and 1/2 are exact. */
+static inline void output_adjoint_1d(const float *d, size_t dstride, int side,
+                                     float *o, size_t stride)
 {
-    const float e1 = d0 + d2 + d4, o1 = d1 + d3 + d5;
-    const float e2 = d0 + 4.0f * d2 + 16.0f * d4;
-    const float o2 = 2.0f * d1 + 8.0f * d3 + 32.0f * d5;
-    const float e3 = d0 + 0.25f * d2 + 0.0625f * d4;
-    const float o3 = 0.5f * d1 + 0.125f * d3 + 0.03125f * d5;
-    o[0] = d0;
+    float e1 = 0, o1 = 0, e2 = 0, o2 = 0, e3 = 0, o3 = 0, p2 = 1, ph = 1;
+    for (int i = 0; i < side; i++, p2 *= 2.0f, ph *= 0.5f) {
+        const float v = d[i * dstride];
+        if (i & 1) {
+            o1 += v, o2 += p2 * v, o3 += ph * v;
+        } else {
+            e1 += v, e2 += p2 * v, e3 += ph * v;
+        }
+    }
+    o[0] = d[0];
     o[stride] = e1 + o1;
     o[2 * stride] = e1 - o1;
     o[3 * stride] = e2 + o2;
     o[4 * stride] = e2 - o2;
     o[5 * stride] = e3 + o3;
     o[6 * stride] = e3 - o3;
-    o[7 * stride] = d5;
+    o[7 * stride] = d[(side - 1) * dstride];
 }
 
-/* dM [64][K][nt] = A dY A^T for the tiles [t0, t0 + nt) of dy (zeros past
- * the image's edge). */
-static void gradient_transform(const cnn_conv_shape *s, const float *dy,
-                               long long t0, int nt, float *dM)
+/* One lane block of cnn_wino_large_gradient: channel k's tiles [t, t +
+ * lanes), inlined with a literal side (a side known only at run time left
+ * the transform twice as slow). */
+static inline __attribute__((always_inline)) void
+gradient_block(const cnn_conv_shape *s, int side, const float *dy, int k,
+               long long t, int lanes, float *dst, size_t point_stride)
 {
     const int K = s->out_c, OH = s->out_h, OW = s->out_w;
+    float d[TILE][TILE][LANES], u[ALPHA][TILE][LANES], m[ALPHA][ALPHA][LANES];
+    for (int l = 0; l < LANES; l++) {
+        cnn_wino_tile p = l < lanes ? cnn_wino_locate(s, side, t + l)
+                                    : (cnn_wino_tile){0, OH, OW};
+        const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
+        for (int i = 0; i < side; i++)
+            for (int j = 0; j < side; j++) {
+                const int yy = p.oy + i, xx = p.ox + j;
+                d[i][j][l] =
+                    yy < OH && xx < OW ? plane[(size_t)yy * OW + xx] : 0.0f;
+            }
+    }
+    /* u = A d (over rows), m = u A^T (over columns) */
+    for (int j = 0; j < side; j++)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++)
+            output_adjoint_1d(&d[0][j][l], TILE * LANES, side, &u[0][j][l],
+                              TILE * LANES);
+    for (int i = 0; i < ALPHA; i++)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++)
+            output_adjoint_1d(&u[i][0][l], LANES, side, &m[i][0][l], LANES);
+    cnn_wino_store_points(&m[0][0][0], POINTS, lanes, dst, point_stride);
+}
+
+void cnn_wino_large_gradient(const cnn_conv_shape *s, int side,
+                             const float *dy, long long t0, int nt, float *dM)
+{
+    assert(side == 4 || side == 6);
+    const int K = s->out_c;
     const int blocks = (nt + LANES - 1) / LANES;
     const size_t point_stride = cnn_wino_point_stride(K, nt);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)K * nt >= 2048)
     for (int k = 0; k < K; k++)
         for (int blk = 0; blk < blocks; blk++) {
-            float d[TILE][TILE][LANES], u[ALPHA][TILE][LANES];
-            float m[ALPHA][ALPHA][LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
-            for (int l = 0; l < LANES; l++) {
-                cnn_wino_tile p = l < lanes
-                                      ? cnn_wino_locate(s, TILE, t0 + j0 + l)
-                                      : (cnn_wino_tile){0, OH, OW};
-                const float *plane = dy + ((size_t)p.img * K + k) * OH * OW;
-                for (int i = 0; i < TILE; i++)
-                    for (int j = 0; j < TILE; j++) {
-                        const int yy = p.oy + i, xx = p.ox + j;
-                        d[i][j][l] = yy < OH && xx < OW
-                                         ? plane[(size_t)yy * OW + xx]
-                                         : 0.0f;
-                    }
-            }
-            /* u = A d (over rows), m = u A^T (over columns) */
-            for (int j = 0; j < TILE; j++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    output_adjoint_1d(d[0][j][l], d[1][j][l], d[2][j][l],
-                                      d[3][j][l], d[4][j][l], d[5][j][l],
-                                      &u[0][j][l], TILE * LANES);
-            for (int i = 0; i < ALPHA; i++)
-#pragma omp simd
-                for (int l = 0; l < LANES; l++)
-                    output_adjoint_1d(u[i][0][l], u[i][1][l], u[i][2][l],
-                                      u[i][3][l], u[i][4][l], u[i][5][l],
-                                      &m[i][0][l], LANES);
-            cnn_wino_store_points(&m[0][0][0], POINTS, lanes,
-                                  dM + (size_t)k * nt + j0, point_stride);
+            float *dst = dM + (size_t)k * nt + j0;
+            if (side == 4)
+                gradient_block(s, 4, dy, k, t0 + j0, lanes, dst, point_stride);
+            else
+                gradient_block(s, 6, dy, k, t0 + j0, lanes, dst, point_stride);
         }
+}
+
+static void gradient_transform(const cnn_conv_shape *s, const float *dy,
+                               long long t0, int nt, float *dM)
+{
+    cnn_wino_large_gradient(s, TILE, dy, t0, nt, dM);
 }
 
 static void input_adjoint(const cnn_conv_shape *s, const float *dV,
@@ -378,63 +398,83 @@ static void input_adjoint(const cnn_conv_shape *s, const float *dV,
     cnn_wino_large_input_adjoint(s, TILE, dV, t0, nt, dx);
 }
 
-/* G^T u for one line u of 8 points: the adjoint of filter_1d. */
-static inline void filter_adjoint_1d(double u0, double u1, double u2,
-                                     double u3, double u4, double u5,
-                                     double u6, double u7, double *o,
-                                     size_t stride)
+/* G^T u for one line u of 8 points (u[xi * ustride]) into taps outputs:
+ * G's rows are the powers 0..taps-1 of each point times its factor (-1,
+ * -2/9, 1/90, 32/45 for 0, +-1, +-2, +-1/2), the last (infinity) only the
+ * last tap. */
+static inline void filter_adjoint_1d(const double *u, size_t ustride,
+                                     int taps, double *o, size_t stride)
 {
-    const double a1 = u1 + u2, s1 = u1 - u2, a2 = u3 + u4, s2 = u3 - u4;
-    const double a3 = u5 + u6, s3 = u5 - u6, n9 = -2.0 / 9;
-    o[0] = -u0 + n9 * a1 + a2 / 90 + 32.0 / 45 * a3;
-    o[stride] = n9 * s1 + s2 / 45 + 16.0 / 45 * s3;
-    o[2 * stride] = n9 * a1 + 2.0 / 45 * a2 + 8.0 / 45 * a3 + u7;
+    const double a1 = u[ustride] + u[2 * ustride];
+    const double s1 = u[ustride] - u[2 * ustride];
+    const double a2 = u[3 * ustride] + u[4 * ustride];
+    const double s2 = u[3 * ustride] - u[4 * ustride];
+    const double a3 = u[5 * ustride] + u[6 * ustride];
+    const double s3 = u[5 * ustride] - u[6 * ustride];
+    double p2 = 1, ph = 1;
+    for (int k = 0; k < taps; k++, p2 *= 2, ph *= 0.5) {
+        const int odd = k & 1;
+        o[k * stride] = -2.0 / 9 * (odd ? s1 : a1) +
+                        p2 / 90 * (odd ? s2 : a2) +
+                        32.0 / 45 * ph * (odd ? s3 : a3) - (k == 0) * u[0] +
+                        (k == taps - 1) * u[7 * ustride];
+    }
 }
 
-/* dweight [K][C][3][3] += G^T dU G, in double like the filter transform,
- * vectorized over runs of PAIRS channel pairs. */
-static void filter_gradient_transform(const cnn_conv_shape *s, const float *dU,
-                                      float *dweight)
+/* One run of cnn_wino_large_filter_gradient: channel pairs [p0, p0 +
+ * pairs), inlined with literal taps (as gradient_block). */
+static inline __attribute__((always_inline)) void
+filter_gradient_run(const cnn_conv_shape *s, int taps, const float *dU,
+                    size_t p0, int pairs, float *dweight)
 {
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    double t[MAX_TAPS][ALPHA][PAIRS], g[MAX_TAPS * MAX_TAPS][PAIRS];
+    /* t[i][b] = sum_a G[a][i] dU[a][b] (G's columns over the rows a) */
+    for (int b = 0; b < ALPHA; b++) {
+        double u[ALPHA][PAIRS];
+        for (int a = 0; a < ALPHA; a++) {
+            const float *src = dU + (size_t)(a * ALPHA + b) * plane + p0;
+            for (int p = 0; p < PAIRS; p++)
+                u[a][p] = p < pairs ? src[p] : 0.0;
+        }
+#pragma omp simd
+        for (int p = 0; p < PAIRS; p++)
+            filter_adjoint_1d(&u[0][p], PAIRS, taps, &t[0][b][p],
+                              ALPHA * PAIRS);
+    }
+    /* g[i][j] = sum_b t[i][b] G[b][j] */
+    for (int i = 0; i < taps; i++)
+#pragma omp simd
+        for (int p = 0; p < PAIRS; p++)
+            filter_adjoint_1d(&t[i][0][p], PAIRS, taps, &g[i * taps][p], PAIRS);
+    for (int p = 0; p < pairs; p++) {
+        float *dw = dweight + (p0 + p) * taps * taps;
+        for (int ij = 0; ij < taps * taps; ij++)
+            dw[ij] += (float)g[ij][p];
+    }
+}
+
+void cnn_wino_large_filter_gradient(const cnn_conv_shape *s, const float *dU,
+                                    float *dweight)
+{
+    assert(s->kh == s->kw && (s->kh == 3 || s->kh == 5));
     const size_t plane = (size_t)s->out_c * s->in_c;
     const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
 #pragma omp parallel for schedule(static) if (plane >= 4096)
     for (long long run = 0; run < runs; run++) {
         const size_t p0 = (size_t)run * PAIRS;
         const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
-        double t[3][ALPHA][PAIRS], g[9][PAIRS];
-        /* t[i][b] = sum_a G[a][i] dU[a][b] (G's columns over the rows a) */
-        for (int b = 0; b < ALPHA; b++) {
-            double u[ALPHA][PAIRS];
-            for (int a = 0; a < ALPHA; a++) {
-                const float *src = dU + (size_t)(a * ALPHA + b) * plane + p0;
-                for (int p = 0; p < PAIRS; p++)
-                    u[a][p] = p < pairs ? src[p] : 0.0;
-            }
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_adjoint_1d(u[0][p], u[1][p], u[2][p], u[3][p], u[4][p],
-                                  u[5][p], u[6][p], u[7][p], &t[0][b][p],
-                                  ALPHA * PAIRS);
-        }
-        /* g[i][j] = sum_b t[i][b] G[b][j] */
-        for (int i = 0; i < 3; i++)
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_adjoint_1d(t[i][0][p], t[i][1][p], t[i][2][p],
-                                  t[i][3][p], t[i][4][p], t[i][5][p],
-                                  t[i][6][p], t[i][7][p], &g[i * 3][p], PAIRS);
-        for (int p = 0; p < pairs; p++) {
-            float *dw = dweight + (p0 + p) * 9;
-            for (int ij = 0; ij < 9; ij++)
-                dw[ij] += (float)g[ij][p];
-        }
+        if (s->kh == 3)
+            filter_gradient_run(s, 3, dU, p0, pairs, dweight);
+        else
+            filter_gradient_run(s, 5, dU, p0, pairs, dweight);
     }
 }
 
 static const cnn_wino_transforms F6X6 = {
-    POINTS,             TILE,          input_transform, output_transform,
-    gradient_transform, input_adjoint, filter_gradient_transform,
+    POINTS,             TILE,          input_transform,
+    output_transform,   gradient_transform, input_adjoint,
+    cnn_wino_large_filter_gradient,
 };
 
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n)

@@ -43,6 +43,15 @@ void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
 void cnn_wino_large_input_adjoint(const cnn_conv_shape *s, int side,
                                   const float *dV, long long t0, int nt,
                                   float *dx);
+/* dM [64][out_c][nt] = A dY A^T for the tiles [t0, t0 + nt) of dy, tiles
+ * of side x side outputs (zeros past the image's edge): the adjoint of the
+ * output transform of F(6x6, 3x3) (side 6) or F(4x4, 5x5) (side 4). */
+void cnn_wino_large_gradient(const cnn_conv_shape *s, int side,
+                             const float *dy, long long t0, int nt, float *dM);
+/* dweight [out_c][in_c][kh][kw] += G^T dU G, the adjoint of the filter
+ * transform of either kind (kh = kw = 3 or 5 taps), in double like it. */
+void cnn_wino_large_filter_gradient(const cnn_conv_shape *s, const float *dU,
+                                    float *dweight);
 /* Floats of workspace cnn_wino_large_forward_bn needs for n images. */
 size_t cnn_wino_large_workspace_floats(const cnn_conv_shape *s, int n);
 

@@ -15,6 +15,7 @@
 #include "network_internal.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/net_gradcheck.h"
 #include "util/suite.h"
 #include "util/wino_shapes.h"
 #include "winograd.h"
@@ -360,45 +361,14 @@ static cnn_net *small_net(int winograd, int training, cnn_act act_a)
     return net;
 }
 
-typedef struct {
-    cnn_net *net;
-    float r[NET_N * 17 * 15 * 17];
-} net_ctx;
-
-static double net_loss(void *ctx)
-{
-    net_ctx *c = ctx;
-    cnn_net_forward(c->net, 1);
-    int per;
-    const float *y = cnn_net_output(c->net, &per);
-    ck_assert_int_eq(per * NET_N, (int)(sizeof c->r / sizeof c->r[0]));
-    return dot_double(y, c->r, (size_t)per * NET_N);
-}
-
 /* The network's Winograd forward, backward-data and the weight gradients
  * (im2col) against central finite differences; without the ReLU the loss
  * is linear in each value, so a large step only fights rounding. */
 START_TEST(network_gradients_match_finite_differences)
 {
-    static net_ctx c;
-    c.net = small_net(1, 1, CNN_ACT_NONE);
-    const size_t nx = (size_t)NET_N * NET_C * NET_H * NET_W;
-    fill_uniform(c.r, sizeof c.r / sizeof c.r[0], -1, 1, 5);
-    fill_uniform(cnn_net_input(c.net), nx, -1, 1, 3);
-    cnn_net_zero_grad(c.net);
-    net_loss(&c);
-    cnn_net_backward(c.net, c.r);
-    float *dx = alloc_floats(nx);
-    memcpy(dx, cnn_net_input_grad(c.net), nx * sizeof(float));
-    for (int i = 0; i < cnn_net_param_count(c.net); i++) {
-        cnn_param *p = cnn_net_param(c.net, i);
-        gradcheck(p->name, net_loss, &c, p->data, p->grad, p->count, 30,
-                  0.05, 1e-3, 1e-3);
-    }
-    gradcheck("input", net_loss, &c, cnn_net_input(c.net), dx, nx, 60, 0.05,
-              1e-3, 1e-3);
-    free(dx);
-    cnn_net_free(c.net);
+    cnn_net *net = small_net(1, 1, CNN_ACT_NONE);
+    net_gradcheck(net, NET_N, 0.05);
+    cnn_net_free(net);
 }
 END_TEST
 

@@ -17,6 +17,7 @@
 #include "network_internal.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/net_gradcheck.h"
 #include "util/suite.h"
 #include "util/wino_shapes.h"
 #include "winograd.h"
@@ -289,21 +290,6 @@ static cnn_net *small_net(int winograd)
     return net;
 }
 
-typedef struct {
-    cnn_net *net;
-    float r[NET_N * 64 * 22 * 22];
-} net_ctx;
-
-static double net_loss(void *ctx)
-{
-    net_ctx *c = ctx;
-    cnn_net_forward(c->net, 1);
-    int per;
-    const float *y = cnn_net_output(c->net, &per);
-    ck_assert_int_eq(per * NET_N, (int)(sizeof c->r / sizeof c->r[0]));
-    return dot_double(y, c->r, (size_t)per * NET_N);
-}
-
 /* A training plan: the forward matches im2col's, and the gradients (bias,
  * weights, input) central finite differences of the loss it computes. The
  * loss is linear in each value, so the step can be large: the forward's
@@ -311,34 +297,20 @@ static double net_loss(void *ctx)
  * one. */
 START_TEST(training_gradients_match_finite_differences)
 {
-    static net_ctx c;
     const size_t nx = (size_t)NET_N * NET_C * NET_HW * NET_HW;
-    cnn_net *ref = small_net(0);
-    c.net = small_net(1);
-    fill_uniform(c.r, sizeof c.r / sizeof c.r[0], -1, 1, 5);
-    fill_uniform(cnn_net_input(c.net), nx, -1, 1, 3);
-    memcpy(cnn_net_input(ref), cnn_net_input(c.net), nx * sizeof(float));
+    cnn_net *ref = small_net(0), *net = small_net(1);
+    fill_uniform(cnn_net_input(net), nx, -1, 1, 3);
+    memcpy(cnn_net_input(ref), cnn_net_input(net), nx * sizeof(float));
     cnn_net_forward(ref, 1);
-    cnn_net_zero_grad(c.net);
-    net_loss(&c);
+    cnn_net_forward(net, 1);
     int per;
-    const float *y = cnn_net_output(c.net, &per);
+    const float *y = cnn_net_output(net, &per);
     const double e =
         relative_error(y, cnn_net_output(ref, NULL), (size_t)per * NET_N);
     printf("F(6x6) training forward: %.2e against im2col\n", e);
     ck_assert_msg(e <= 1e-4, "%g", e);
-    cnn_net_backward(c.net, c.r);
-    float *dx = alloc_floats(nx);
-    memcpy(dx, cnn_net_input_grad(c.net), nx * sizeof(float));
-    for (int i = 0; i < cnn_net_param_count(c.net); i++) {
-        cnn_param *p = cnn_net_param(c.net, i);
-        gradcheck(p->name, net_loss, &c, p->data, p->grad, p->count, 30,
-                  0.5, 1e-3, 1e-3);
-    }
-    gradcheck("input", net_loss, &c, cnn_net_input(c.net), dx, nx, 60, 0.5,
-              1e-3, 1e-3);
-    free(dx);
-    cnn_net_free(c.net);
+    net_gradcheck(net, NET_N, 0.5);
+    cnn_net_free(net);
     cnn_net_free(ref);
 }
 END_TEST

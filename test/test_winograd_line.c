@@ -17,6 +17,7 @@
 #include "network_internal.h"
 #include "util/golden.h"
 #include "util/gradcheck.h"
+#include "util/net_gradcheck.h"
 #include "util/suite.h"
 #include "winograd_kinds.h"
 #include "winograd_line.h"
@@ -447,46 +448,15 @@ START_TEST(network_training_matches_im2col)
 }
 END_TEST
 
-typedef struct {
-    cnn_net *net;
-    float r[NET_N * 3 * 11 * 19];
-} net_ctx;
-
-static double net_loss(void *ctx)
-{
-    net_ctx *c = ctx;
-    cnn_net_forward(c->net, 1);
-    int per;
-    const float *y = cnn_net_output(c->net, &per);
-    ck_assert_int_eq(per * NET_N, (int)(sizeof c->r / sizeof c->r[0]));
-    return dot_double(y, c->r, (size_t)per * NET_N);
-}
-
 /* The network's line-kind forward, backward-data and weight gradients
  * against central finite differences (the loss is linear in each value). */
 START_TEST(network_gradients_match_finite_differences)
 {
-    static net_ctx c;
-    c.net = line_net(0);
-    ck_assert_int_eq(cnn_net_keep(c.net, "input", CNN_KEEP_GRAD, NULL), CNN_OK);
-    plan(c.net, 1, 1);
-    const size_t nx = (size_t)NET_N * NET_C * NET_H * NET_W;
-    fill_uniform(c.r, sizeof c.r / sizeof c.r[0], -1, 1, 5);
-    fill_uniform(cnn_net_input(c.net), nx, -1, 1, 3);
-    cnn_net_zero_grad(c.net);
-    net_loss(&c);
-    cnn_net_backward(c.net, c.r);
-    float *dx = alloc_floats(nx);
-    memcpy(dx, cnn_net_input_grad(c.net), nx * sizeof(float));
-    for (int i = 0; i < cnn_net_param_count(c.net); i++) {
-        cnn_param *p = cnn_net_param(c.net, i);
-        gradcheck(p->name, net_loss, &c, p->data, p->grad, p->count, 30, 0.05,
-                  1e-3, 1e-3);
-    }
-    gradcheck("input", net_loss, &c, cnn_net_input(c.net), dx, nx, 60, 0.05,
-              1e-3, 1e-3);
-    free(dx);
-    cnn_net_free(c.net);
+    cnn_net *net = line_net(0);
+    ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, NULL), CNN_OK);
+    plan(net, 1, 1);
+    net_gradcheck(net, NET_N, 0.05);
+    cnn_net_free(net);
 }
 END_TEST
 
