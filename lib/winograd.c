@@ -232,12 +232,6 @@ int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
                ? (int)nt : 0;
 }
 
-int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n)
-{
-    return cnn_wino_private_tiles(cnn_wino_grid_tiles(s, 4, n),
-                                  CNN_WINO_POINTS, 16, s->in_c, s->out_c);
-}
-
 /* Threads that run thread-private chunks, one workspace slot each. */
 static int private_threads(void)
 {

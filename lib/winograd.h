@@ -71,9 +71,6 @@ int cnn_wino_chunk_tiles(long long total, int points, int C, int K);
 int cnn_wino_private_tiles(long long total, int points, int tile_outputs,
                            int C, int K);
 
-/* cnn_wino_private_tiles for the passes of this kind over n images. */
-int cnn_wino_private_chunk_tiles(const cnn_conv_shape *s, int n);
-
 /* Tiles of side x side outputs covering n images' outputs. */
 static inline long long cnn_wino_grid_tiles(const cnn_conv_shape *s,
                                             int side, int n)

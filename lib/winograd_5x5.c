@@ -3,9 +3,10 @@
  *
  * Its passes are winograd.c's 2-D drivers (cnn_wino_forward_2d,
  * cnn_wino_backward_2d) with F(6x6, 3x3)'s 8-point input transform on
- * tiles 4 outputs apart, the filter transform G below, the output
- * transform A^T below, and their adjoints; the structure (chunks, lane
- * blocks) is winograd_large.c's. An 8x8 patch on tiles 4 apart reaches 4
+ * tiles 4 outputs apart, the output transform A^T below, and the filter
+ * transform (G below) and adjoints that winograd_large.c writes for any
+ * number of taps; the structure (chunks, lane blocks) is
+ * winograd_large.c's. An 8x8 patch on tiles 4 apart reaches 4
  * rows into the next tile row, not into the one after: the backward
  * driver's thread-private chunks may add into dx side by side.
  *
@@ -20,10 +21,9 @@
  *       [32/45 16/45 8/45  4/45  2/45 ]
  *       [32/45 -16/45 8/45 -4/45 2/45 ]
  *       [  0     0     0     0     1  ]
- * A^T is exact in float; the filter transform runs in double.
+ * A^T is exact in float.
  */
 #include <assert.h>
-#include <string.h>
 
 #include "winograd.h"
 #include "winograd_5x5.h"
@@ -59,63 +59,11 @@ size_t cnn_wino_5x5_filter_floats(const cnn_conv_shape *s)
     return (size_t)POINTS * s->out_c * s->in_c;
 }
 
-/* G g for one column g of a filter; o[k * stride] is output k. The rows
- * of G pair up as (even part) +- (odd part). */
-static inline void filter_1d(double g0, double g1, double g2, double g3,
-                             double g4, double *o, size_t stride)
-{
-    const double e1 = g0 + g2 + g4, o1 = g1 + g3;
-    const double e2 = g0 + 4 * g2 + 16 * g4, o2 = 2 * g1 + 8 * g3;
-    const double e3 = g0 + g2 / 4 + g4 / 16, o3 = g1 / 2 + g3 / 8;
-    o[0] = -g0;
-    o[stride] = -2.0 / 9 * (e1 + o1);
-    o[2 * stride] = -2.0 / 9 * (e1 - o1);
-    o[3 * stride] = (e2 + o2) / 90;
-    o[4 * stride] = (e2 - o2) / 90;
-    o[5 * stride] = 32.0 / 45 * (e3 + o3);
-    o[6 * stride] = 32.0 / 45 * (e3 - o3);
-    o[7 * stride] = g4;
-}
-
-/* Channel pairs per run of the filter transform. */
-#define PAIRS 128
-
 void cnn_wino_5x5_filter(const cnn_conv_shape *s, const float *weight,
                          float *U)
 {
-    assert(cnn_wino_5x5_applicable(s) && weight && U);
-    const size_t plane = (size_t)s->out_c * s->in_c;
-    const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
-#pragma omp parallel for schedule(static) if (plane >= 4096)
-    for (long long run = 0; run < runs; run++) {
-        const size_t p0 = (size_t)run * PAIRS;
-        const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
-        double g[TAPS * TAPS][PAIRS], t[ALPHA][TAPS][PAIRS], u[ALPHA][PAIRS];
-        float out[PAIRS];
-        for (int p = 0; p < PAIRS; p++)
-            for (int ij = 0; ij < TAPS * TAPS; ij++)
-                g[ij][p] = p < pairs ? weight[(p0 + p) * TAPS * TAPS + ij] : 0.0;
-        /* t = G g (over rows), then each row a of t G^T (over columns) */
-        for (int j = 0; j < TAPS; j++)
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_1d(g[j][p], g[TAPS + j][p], g[2 * TAPS + j][p],
-                          g[3 * TAPS + j][p], g[4 * TAPS + j][p], &t[0][j][p],
-                          TAPS * PAIRS);
-        for (int a = 0; a < ALPHA; a++) {
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_1d(t[a][0][p], t[a][1][p], t[a][2][p], t[a][3][p],
-                          t[a][4][p], &u[0][p], PAIRS);
-            for (int b = 0; b < ALPHA; b++) {
-#pragma omp simd
-                for (int p = 0; p < PAIRS; p++)
-                    out[p] = (float)u[b][p];
-                memcpy(U + (size_t)(a * ALPHA + b) * plane + p0, out,
-                       sizeof(float) * pairs);
-            }
-        }
-    }
+    assert(cnn_wino_5x5_applicable(s));
+    cnn_wino_large_filter(s, weight, U);
 }
 
 static void input_transform(const cnn_conv_shape *s, const float *x,

@@ -36,7 +36,7 @@
 
 #define ALPHA 8 /* input tile side */
 #define TILE 6  /* output tile side */
-#define MAX_TAPS 5 /* F(4x4, 5x5)'s, which shares the backward's steps */
+#define MAX_TAPS 5 /* F(4x4, 5x5)'s, which shares the filter's steps */
 #define POINTS CNN_WINO_LARGE_POINTS
 #define LANES CNN_WINO_LANES
 
@@ -52,20 +52,30 @@ size_t cnn_wino_large_filter_floats(const cnn_conv_shape *s)
 
 /* The 1-D steps; o[k * stride] is output k. */
 
-/* G g for one column g of a filter. */
-static inline void filter_1d(double g0, double g1, double g2, double *o,
-                             size_t stride)
+/* G g for one column g [taps] of a filter (g[k * gstride]): point xi's
+ * row of G is its factor (-1, -2/9, 1/90, 32/45 for 0, +-1, +-2, +-1/2)
+ * times its powers 0..taps-1, which pair up as (even part) +- (odd part);
+ * infinity takes the last tap. */
+static inline void filter_1d(const double *g, size_t gstride, int taps,
+                             double *o, size_t stride)
 {
-    const double n9 = -2.0 / 9, a90 = 1.0 / 90, a45 = 1.0 / 45;
-    const double even6 = 32.0 / 45 * g0 + 8.0 / 45 * g2, odd6 = 16.0 / 45 * g1;
-    o[0] = -g0;
-    o[stride] = n9 * (g0 + g1 + g2);
-    o[2 * stride] = n9 * (g0 - g1 + g2);
-    o[3 * stride] = a90 * g0 + a45 * g1 + 2 * a45 * g2;
-    o[4 * stride] = a90 * g0 - a45 * g1 + 2 * a45 * g2;
-    o[5 * stride] = even6 + odd6;
-    o[6 * stride] = even6 - odd6;
-    o[7 * stride] = g2;
+    double e1 = 0, o1 = 0, e2 = 0, o2 = 0, e3 = 0, o3 = 0, p2 = 1, ph = 1;
+    for (int k = 0; k < taps; k++, p2 *= 2, ph *= 0.5) {
+        const double v = g[k * gstride];
+        if (k & 1) {
+            o1 += v, o2 += p2 * v, o3 += ph * v;
+        } else {
+            e1 += v, e2 += p2 * v, e3 += ph * v;
+        }
+    }
+    o[0] = -g[0];
+    o[stride] = -2.0 / 9 * (e1 + o1);
+    o[2 * stride] = -2.0 / 9 * (e1 - o1);
+    o[3 * stride] = (e2 + o2) / 90;
+    o[4 * stride] = (e2 - o2) / 90;
+    o[5 * stride] = 32.0 / 45 * (e3 + o3);
+    o[6 * stride] = 32.0 / 45 * (e3 - o3);
+    o[7 * stride] = g[(taps - 1) * gstride];
 }
 
 /* B^T d for one line d of an input tile: the rows of B^T pair up as
@@ -92,39 +102,53 @@ static inline void input_1d(float d0, float d1, float d2, float d3, float d4,
 /* Channel pairs per run of the filter transform. */
 #define PAIRS 128
 
+/* One run of cnn_wino_large_filter: channel pairs [p0, p0 + pairs),
+ * inlined with literal taps (as gradient_block below). */
+static inline __attribute__((always_inline)) void
+filter_run(const cnn_conv_shape *s, int taps, const float *weight, size_t p0,
+           int pairs, float *U)
+{
+    const size_t plane = (size_t)s->out_c * s->in_c;
+    double g[MAX_TAPS * MAX_TAPS][PAIRS], t[ALPHA][MAX_TAPS][PAIRS];
+    double u[ALPHA][PAIRS];
+    float out[PAIRS];
+    for (int p = 0; p < PAIRS; p++)
+        for (int ij = 0; ij < taps * taps; ij++)
+            g[ij][p] = p < pairs ? weight[(p0 + p) * taps * taps + ij] : 0.0;
+    /* t = G g (over rows), then each row a of t G^T (over columns) */
+    for (int j = 0; j < taps; j++)
+#pragma omp simd
+        for (int p = 0; p < PAIRS; p++)
+            filter_1d(&g[j][p], taps * PAIRS, taps, &t[0][j][p],
+                      MAX_TAPS * PAIRS);
+    for (int a = 0; a < ALPHA; a++) {
+#pragma omp simd
+        for (int p = 0; p < PAIRS; p++)
+            filter_1d(&t[a][0][p], PAIRS, taps, &u[0][p], PAIRS);
+        for (int b = 0; b < ALPHA; b++) {
+#pragma omp simd
+            for (int p = 0; p < PAIRS; p++)
+                out[p] = (float)u[b][p];
+            memcpy(U + (size_t)(a * ALPHA + b) * plane + p0, out,
+                   sizeof(float) * pairs);
+        }
+    }
+}
+
 void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
                            float *U)
 {
-    assert(cnn_wino_applicable(s) && weight && U);
+    assert(s->kh == s->kw && (s->kh == 3 || s->kh == 5) && weight && U);
     const size_t plane = (size_t)s->out_c * s->in_c;
     const long long runs = (long long)((plane + PAIRS - 1) / PAIRS);
 #pragma omp parallel for schedule(static) if (plane >= 4096)
     for (long long run = 0; run < runs; run++) {
         const size_t p0 = (size_t)run * PAIRS;
         const int pairs = plane - p0 < PAIRS ? (int)(plane - p0) : PAIRS;
-        double g[9][PAIRS], t[ALPHA][3][PAIRS], u[ALPHA][PAIRS];
-        float out[PAIRS];
-        for (int p = 0; p < PAIRS; p++)
-            for (int ij = 0; ij < 9; ij++)
-                g[ij][p] = p < pairs ? weight[(p0 + p) * 9 + ij] : 0.0;
-        /* t = G g (over rows), then each row a of t G^T (over columns) */
-        for (int j = 0; j < 3; j++)
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_1d(g[j][p], g[3 + j][p], g[6 + j][p], &t[0][j][p],
-                          3 * PAIRS);
-        for (int a = 0; a < ALPHA; a++) {
-#pragma omp simd
-            for (int p = 0; p < PAIRS; p++)
-                filter_1d(t[a][0][p], t[a][1][p], t[a][2][p], &u[0][p], PAIRS);
-            for (int b = 0; b < ALPHA; b++) {
-#pragma omp simd
-                for (int p = 0; p < PAIRS; p++)
-                    out[p] = (float)u[b][p];
-                memcpy(U + (size_t)(a * ALPHA + b) * plane + p0, out,
-                       sizeof(float) * pairs);
-            }
-        }
+        if (s->kh == 3)
+            filter_run(s, 3, weight, p0, pairs, U);
+        else
+            filter_run(s, 5, weight, p0, pairs, U);
     }
 }
 

@@ -27,7 +27,8 @@ int cnn_wino_large_preferred(const cnn_conv_shape *s, int n);
 /* Floats of a transformed filter: 64 * out_c * in_c. */
 size_t cnn_wino_large_filter_floats(const cnn_conv_shape *s);
 
-/* weight [out_c][in_c][3][3] -> U [64][out_c][in_c]. */
+/* weight [out_c][in_c][3][3] -> U [64][out_c][in_c] (also the 5x5
+ * filters of F(4x4, 5x5), which has the same points), in double. */
 void cnn_wino_large_filter(const cnn_conv_shape *s, const float *weight,
                            float *U);
 

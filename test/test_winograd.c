@@ -258,7 +258,8 @@ START_TEST(private_chunks_match_im2col)
                                              3, 3, 1, 1,
                                              valid ? CNN_PAD_VALID : CNN_PAD_SAME,
                                              NULL), CNN_OK);
-        const int tiles = cnn_wino_private_chunk_tiles(&s, n);
+        const int tiles = cnn_wino_private_tiles(
+            cnn_wino_grid_tiles(&s, 4, n), CNN_WINO_POINTS, 16, s.in_c, s.out_c);
         ck_assert_int_gt(tiles, 0);
         ck_assert_int_lt(tiles, cnn_wino_grid_tiles(&s, 4, n) / 3);
         size_t xc = (size_t)n * s.in_c * s.in_h * s.in_w;
