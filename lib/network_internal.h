@@ -71,6 +71,10 @@ typedef struct {
                                (running statistics), 0: none */
     int fused_relu;         /* conv: and the ReLU after that batch norm */
     int fused;              /* batch norm / ReLU: done by its convolution */
+    int group_last;         /* first layer of a group of branches run side
+                               by side (network_branches.c): the group's
+                               last layer; 0: none */
+    int branch_thread;      /* in such a group: the thread that runs it */
     /* pointers into the arena, set by the plan */
     float *out;
     float *aux_data;
@@ -109,6 +113,7 @@ struct cnn_net {
     size_t arena_floats;    /* allocated */
     size_t plan_floats;     /* needed by the current plan */
     float *workspace;       /* conv im2col, shared by every conv */
+    float *workspace_b;     /* the second thread's in groups of branches */
     float *scratch_a;       /* activation-gradient temporary */
     float *scratch_b;       /* gradient accumulation temporary */
     float **grad_of;        /* [nlayers] gradient buffer of tensor t or NULL */
@@ -127,6 +132,10 @@ cnn_status net_attach_head(cnn_net *net, const char *arch,
                            const char *default_attach,
                            const cnn_head_spec *spec, int avg_pools,
                            cnn_error *err);
+
+/* Finds the groups of an inference plan's layers that run side by side
+ * on two threads (network_branches.c); returns how many. */
+int net_plan_branches(cnn_net *net, int threads);
 
 /* Fills an error for a layer-specific shape problem. */
 cnn_status net_fail_layer(cnn_error *err, const net_layer *l,

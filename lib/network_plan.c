@@ -9,7 +9,8 @@
  * conv -> BN -> ReLU block costs one buffer when inferring; such a batch
  * norm and ReLU are then fused into the convolution (choose_fusion). The
  * plan also picks each convolution's algorithm (choose_algorithms) and
- * gives Winograd layers an arena item for their transformed filter.
+ * gives Winograd layers an arena item for their transformed filter, and
+ * finds the groups of branches that run side by side (network_branches.c).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -155,12 +156,54 @@ static void use_item(net_item *it, size_t floats, int t0, int t1)
     it->t1 = t1;
 }
 
-/* Lifetimes of every buffer. */
-static void plan_items(cnn_net *net, int training)
+/* Every buffer a group of branches reads or writes lives through the whole
+ * group: its layers run in no fixed order. */
+static void widen_groups(cnn_net *net, net_item *act)
+{
+    for (int i = 1; i < net->nlayers; i++) {
+        const int last = net->layers[i].group_last;
+        for (int j = i; j <= last; j++) {
+            const net_layer *l = &net->layers[j];
+            widen(&act[l->tensor], i);
+            widen(&act[l->tensor], last);
+            for (int k = 0; k < l->ninputs; k++)
+                widen(&act[net->layers[l->inputs[k]].tensor], last);
+        }
+    }
+}
+
+/* The convolution workspace layer l needs, in floats. */
+static size_t conv_workspace_need(const cnn_net *net, const net_layer *l,
+                                  int training)
+{
+    size_t f = 0;
+    if (l->kind == LAYER_CONV)
+        f = cnn_conv_workspace_floats(&l->conv);
+    if (l->fused_bn && (size_t)l->c > f)
+        f = (size_t)l->c; /* the batch norm's scale */
+    if (l->wino) {
+        /* the backward keeps the transformed weight gradient in the
+         * workspace, before its chunks */
+        const wino_ops *w = wino_ops_of(l->wino);
+        size_t fw = w->workspace_floats(&l->conv, net->plan_batch);
+        if (training && l->runs_backward) {
+            size_t fb = w->backward_workspace_floats(&l->conv, net->plan_batch);
+            if (fb > fw)
+                fw = fb;
+        }
+        if (fw > f)
+            f = fw;
+    }
+    return f;
+}
+
+/* Lifetimes of every buffer; groups: there are groups of branches. */
+static void plan_items(cnn_net *net, int training, int groups)
 {
     const int L = net->nlayers, INF = 2 * L;
     net_item *act = net->items, *grad = net->items + L, *aux = net->items + 2 * L;
     net_item *ws = net->items + 3 * L, *wino = net->items + 3 * L + 3;
+    net_item *ws_b = net->items + 4 * L + 3;
     memset(net->items, 0, (size_t)net->nitems * sizeof *net->items);
 
     /* activations: from the producer to the last reader */
@@ -173,36 +216,20 @@ static void plan_items(cnn_net *net, int training)
         if (l->keep & CNN_KEEP_OUTPUT || i == 0 || i == L - 1)
             widen(&act[l->tensor], INF);
     }
+    widen_groups(net, act);
 
     /* conv workspace; scratch_a: a dense layer's pre-softmax values and the
      * activation gradient of kept layers; scratch_b: gradient accumulation */
-    size_t conv_ws = 1, scratch_a = 1, scratch_b = 1;
+    size_t conv_ws = 1, branch_ws = 1, scratch_a = 1, scratch_b = 1;
     for (int i = 0; i < L; i++) {
         net_layer *l = &net->layers[i];
-        if (l->kind == LAYER_CONV) {
-            size_t f = cnn_conv_workspace_floats(&l->conv);
-            if (f > conv_ws)
-                conv_ws = f;
-        }
-        if (l->fused_bn && (size_t)l->c > conv_ws)
-            conv_ws = (size_t)l->c; /* the batch norm's scale */
-        if (l->wino) {
-            /* the filter lives with the plan (the backward reads it too);
-             * the backward keeps the transformed weight gradient in the
-             * workspace, before its chunks */
-            const wino_ops *w = wino_ops_of(l->wino);
-            const int n = net->plan_batch;
-            use_item(&wino[i], w->filter_floats(&l->conv) +
+        size_t f = conv_workspace_need(net, l, training);
+        if (f > conv_ws)
+            conv_ws = f;
+        /* the filter lives with the plan (the backward reads it too) */
+        if (l->wino)
+            use_item(&wino[i], wino_ops_of(l->wino)->filter_floats(&l->conv) +
                                    (l->fused_bn ? (size_t)l->c : 0), 0, INF);
-            size_t f = w->workspace_floats(&l->conv, n);
-            if (training && l->runs_backward) {
-                size_t fb = w->backward_workspace_floats(&l->conv, n);
-                if (fb > f)
-                    f = fb;
-            }
-            if (f > conv_ws)
-                conv_ws = f;
-        }
         int a_user = (l->kind == LAYER_DENSE && l->act == CNN_ACT_SOFTMAX) ||
                      (training && (l->keep & CNN_KEEP_GRAD) && l->act != CNN_ACT_NONE);
         if (a_user && l->out_floats > scratch_a)
@@ -213,6 +240,15 @@ static void plan_items(cnn_net *net, int training)
     use_item(&ws[0], conv_ws, 0, INF);
     use_item(&ws[1], scratch_a, 0, INF);
     use_item(&ws[2], scratch_b, 0, INF);
+    /* the second thread's workspace serves the groups' layers only */
+    for (int i = 1; i < L; i++)
+        for (int j = i; j <= net->layers[i].group_last; j++) {
+            size_t f = conv_workspace_need(net, &net->layers[j], training);
+            if (f > branch_ws)
+                branch_ws = f;
+        }
+    if (groups)
+        use_item(ws_b, branch_ws, 0, INF);
 
     for (int i = 0; i < L; i++) {
         net_layer *l = &net->layers[i];
@@ -451,7 +487,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     free(net->items);
     free(net->grad_of);
     free(net->grad_written);
-    net->nitems = 4 * L + 3;
+    net->nitems = 4 * L + 4;
     net->items = calloc((size_t)net->nitems, sizeof *net->items);
     net->grad_of = calloc((size_t)L, sizeof *net->grad_of);
     net->grad_written = calloc((size_t)L, sizeof *net->grad_written);
@@ -479,7 +515,8 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
 
     choose_algorithms(net, batch, training);
     choose_fusion(net);
-    plan_items(net, training);
+    int groups = net_plan_branches(net, training ? 1 : cnn_get_threads());
+    plan_items(net, training, groups);
     size_t floats = 0;
     st = place_items(net, &floats, err);
     if (st != CNN_OK)
@@ -515,6 +552,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
     net->workspace = net->arena + net->items[3 * L].offset;
     net->scratch_a = net->arena + net->items[3 * L + 1].offset;
     net->scratch_b = net->arena + net->items[3 * L + 2].offset;
+    net->workspace_b = groups ? net->arena + net->items[4 * L + 3].offset : NULL;
 
     st = plan_param_grads(net, training, err);
     if (st != CNN_OK)

@@ -7,6 +7,9 @@
  */
 #include <assert.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <string.h>
 
 #include "network_internal.h"
@@ -103,7 +106,8 @@ static void bn_relu_pass(const cnn_net *net, const net_layer *l, float *y,
 /* A Winograd convolution: the transformed filter (the plan's wino_u) is
  * made at every forward of a layer being trained (an optimizer step may
  * have changed the weights) and otherwise once per set of weights. */
-static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
+static void forward_winograd(cnn_net *net, net_layer *l, const float *x,
+                             float *workspace)
 {
     const wino_ops *ops = wino_ops_of(l->wino);
     const float *w = param_data(net, l->param.kernel);
@@ -131,7 +135,7 @@ static void forward_winograd(cnn_net *net, net_layer *l, const float *x)
         relu = l->fused_relu;
     }
     ops->forward_bn(&l->conv, net->plan_batch, x, l->wino_u, bias, mean, scale,
-                    beta, relu, l->out, net->workspace);
+                    beta, relu, l->out, workspace);
 }
 
 static void skip_draws(cnn_rng *rng, size_t count)
@@ -140,7 +144,9 @@ static void skip_draws(cnn_rng *rng, size_t count)
         cnn_rng_next(rng);
 }
 
-static void forward_layer(cnn_net *net, net_layer *l, int training)
+/* workspace: the convolution scratch of the thread running the layer. */
+static void forward_layer(cnn_net *net, net_layer *l, int training,
+                          float *workspace)
 {
     const int n = net->plan_batch;
     const int hw = l->h * l->w;
@@ -151,13 +157,13 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
         break;
     case LAYER_CONV:
         if (l->wino) {
-            forward_winograd(net, l, x);
+            forward_winograd(net, l, x, workspace);
             break;
         }
         cnn_conv2d_forward(&l->conv, n, x, param_data(net, l->param.kernel),
-                           param_data(net, l->param.bias), l->out, net->workspace);
+                           param_data(net, l->param.bias), l->out, workspace);
         if (l->fused_bn) /* the workspace is free again */
-            bn_relu_pass(net, l, l->out, net->workspace);
+            bn_relu_pass(net, l, l->out, workspace);
         else if (l->act == CNN_ACT_RELU)
             cnn_relu_forward(l->out_floats, l->out, l->out);
         break;
@@ -240,14 +246,40 @@ static void forward_layer(cnn_net *net, net_layer *l, int training)
     }
 }
 
+/* Layers first..last, a group of branches (network_branches.c): each
+ * thread runs its branches' layers in order, with its own workspace; nested
+ * in this region, OpenBLAS and the library's loops run on that one thread.
+ * With a team of one (nested, or one thread), that thread runs them all. */
+static void forward_branches(cnn_net *net, int first, int last)
+{
+#pragma omp parallel num_threads(cnn_get_threads() < 2 ? 1 : 2)
+    {
+        int me = 0, team = 1;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        team = omp_get_num_threads();
+#endif
+        float *workspace = me ? net->workspace_b : net->workspace;
+        for (int i = first; i <= last; i++)
+            if (team == 1 || net->layers[i].branch_thread == me)
+                forward_layer(net, &net->layers[i], 0, workspace);
+    }
+}
+
 void cnn_net_forward(cnn_net *net, int training)
 {
     assert(net->planned);
     assert(!training || net->plan_training);
     net->last_forward_training = training;
     net->last_forward_bn_batch = training && !net->bn_running_stats;
-    for (int i = 1; i < net->nlayers; i++)
-        forward_layer(net, &net->layers[i], training);
+    for (int i = 1; i < net->nlayers; i++) {
+        net_layer *l = &net->layers[i];
+        if (l->group_last) { /* inference plans only */
+            forward_branches(net, i, l->group_last);
+            i = l->group_last;
+        } else
+            forward_layer(net, l, training, net->workspace);
+    }
 }
 
 float *cnn_net_input(cnn_net *net)
