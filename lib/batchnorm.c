@@ -4,7 +4,8 @@
  * Shapes: x, y, dx, dy [n, c, hw]; gamma, beta, running statistics,
  * save_mean, save_invstd, dgamma, dbeta [c]. y may be x and dx may be dy
  * (the network runs inference batch norm in place), and the inference
- * backward reads x only for dgamma and dbeta.
+ * backward reads x only for dgamma and dbeta. With relu, the forward
+ * writes max(y, 0): the ReLU after it costs no pass over memory of its own.
  *
  * Channels are independent, so every loop is parallel over channels and each
  * channel's sums are taken by one thread in a fixed order (in double): the
@@ -32,15 +33,19 @@ static double channel_sq_dev(int n, int c, int hw, int ch, const float *x,
     return sum;
 }
 
-/* y = (x - mean) * scale + beta over one channel; subtracting the mean
- * first avoids the cancellation of x * scale + shift when |mean| >> std. */
+/* y = (x - mean) * scale + beta over one channel, then max(y, 0) with
+ * relu; subtracting the mean first avoids the cancellation of
+ * x * scale + shift when |mean| >> std. */
 static void channel_normalize(int n, int c, int hw, int ch, const float *x,
-                              float mean, float scale, float beta, float *y)
+                              float mean, float scale, float beta, int relu,
+                              float *y)
 {
     for (int i = 0; i < n; i++) {
         size_t off = ((size_t)i * c + ch) * hw;
-        for (int k = 0; k < hw; k++)
-            y[off + k] = (x[off + k] - mean) * scale + beta;
+        for (int k = 0; k < hw; k++) {
+            float v = (x[off + k] - mean) * scale + beta;
+            y[off + k] = relu && v < 0.0f ? 0.0f : v;
+        }
     }
 }
 
@@ -66,8 +71,8 @@ static void channel_grad_sums(int n, int c, int hw, int ch, const float *x,
 void cnn_batchnorm_forward_train(int n, int c, int hw, const float *x,
                                  const float *gamma, const float *beta,
                                  float *running_mean, float *running_var,
-                                 float momentum, float eps, float *y,
-                                 float *save_mean, float *save_invstd)
+                                 float momentum, float eps, int relu,
+                                 float *y, float *save_mean, float *save_invstd)
 {
     assert(n > 0 && c > 0 && hw > 0 && x && beta && y);
     assert(running_mean && running_var && save_mean && save_invstd);
@@ -80,7 +85,7 @@ void cnn_batchnorm_forward_train(int n, int c, int hw, const float *x,
         double invstd = 1.0 / sqrt(var + eps);
         double g = gamma ? gamma[ch] : 1.0;
         channel_normalize(n, c, hw, ch, x, (float)mean, (float)(g * invstd),
-                          beta[ch], y);
+                          beta[ch], relu, y);
         save_mean[ch] = (float)mean;
         save_invstd[ch] = (float)invstd;
         /* a single value has no unbiased variance: keep the biased one (0) */
@@ -93,7 +98,8 @@ void cnn_batchnorm_forward_train(int n, int c, int hw, const float *x,
 void cnn_batchnorm_forward_infer(int n, int c, int hw, const float *x,
                                  const float *gamma, const float *beta,
                                  const float *running_mean,
-                                 const float *running_var, float eps, float *y)
+                                 const float *running_var, float eps, int relu,
+                                 float *y)
 {
     assert(n > 0 && c > 0 && hw > 0 && x && beta && y);
     assert(running_mean && running_var);
@@ -102,7 +108,7 @@ void cnn_batchnorm_forward_infer(int n, int c, int hw, const float *x,
         double invstd = 1.0 / sqrt((double)running_var[ch] + eps);
         double g = gamma ? gamma[ch] : 1.0;
         channel_normalize(n, c, hw, ch, x, running_mean[ch], (float)(g * invstd),
-                          beta[ch], y);
+                          beta[ch], relu, y);
     }
 }
 

@@ -126,16 +126,17 @@ void cnn_dense_backward(int n, int in, int out, const float *x,
  * Training mode normalizes with the batch's biased variance, saves the batch
  * mean and 1/sqrt(var+eps) for backward, and updates the running statistics
  * Keras-style: running = momentum*running + (1-momentum)*batch, with the
- * unbiased variance. */
+ * unbiased variance. relu: a ReLU follows in the same pass, y = max(y, 0)
+ * (its backward stays cnn_relu_backward's). */
 void cnn_batchnorm_forward_train(int n, int c, int hw, const float *x,
                                  const float *gamma, const float *beta,
                                  float *running_mean, float *running_var,
-                                 float momentum, float eps, float *y,
-                                 float *save_mean, float *save_invstd);
+                                 float momentum, float eps, int relu,
+                                 float *y, float *save_mean, float *save_invstd);
 void cnn_batchnorm_forward_infer(int n, int c, int hw, const float *x,
                                  const float *gamma, const float *beta,
                                  const float *running_mean,
-                                 const float *running_var, float eps,
+                                 const float *running_var, float eps, int relu,
                                  float *y);
 /* Backward of the training-mode forward. */
 void cnn_batchnorm_backward_train(int n, int c, int hw, const float *x,

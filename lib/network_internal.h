@@ -69,7 +69,8 @@ typedef struct {
     uint64_t wino_sum;      /* checksum of the weights wino_u came from */
     int fused_bn;           /* conv: the batch norm run in its output stage
                                (running statistics), 0: none */
-    int fused_relu;         /* conv: and the ReLU after that batch norm */
+    int fused_relu;         /* conv: and the ReLU after that batch norm;
+                               batch norm not fused: the ReLU after it */
     int fused;              /* batch norm / ReLU: done by its convolution */
     int group_last;         /* first layer of a group of branches run side
                                by side (network_branches.c): the group's

@@ -390,7 +390,9 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
 
 /* Batch norm with running statistics in place over a convolution (an
  * inference plan, or frozen), and a ReLU in place over that batch norm, run
- * in the convolution's output stage instead of as passes of their own. */
+ * in the convolution's output stage instead of as passes of their own. A
+ * ReLU in place over any other batch norm (one being trained) runs in that
+ * batch norm's forward pass. Fused layers' backward passes stay their own. */
 static void choose_fusion(cnn_net *net)
 {
     for (int i = 0; i < net->nlayers; i++) {
@@ -410,10 +412,13 @@ static void choose_fusion(cnn_net *net)
     for (int i = 1; i < net->nlayers; i++) {
         net_layer *r = &net->layers[i];
         if (r->kind != LAYER_ACTIVATION || r->act != CNN_ACT_RELU ||
-            !r->inplace || !net->layers[r->inputs[0]].fused)
+            !r->inplace || net->layers[r->inputs[0]].kind != LAYER_BATCHNORM)
             continue;
         net_layer *m = &net->layers[r->inputs[0]];
-        net->layers[m->inputs[0]].fused_relu = 1;
+        if (m->fused)
+            net->layers[m->inputs[0]].fused_relu = 1;
+        else
+            m->fused_relu = 1;
         r->fused = 1;
     }
 }

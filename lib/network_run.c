@@ -178,11 +178,11 @@ static void forward_layer(cnn_net *net, net_layer *l, int training,
         float *var = param_data(net, l->param.variance);
         if (net->last_forward_bn_batch && !l->frozen)
             cnn_batchnorm_forward_train(n, l->c, hw, x, gamma, beta, mean, var,
-                                        l->momentum, l->eps, l->out,
-                                        l->aux_data, l->aux_data + l->c);
+                                        l->momentum, l->eps, l->fused_relu,
+                                        l->out, l->aux_data, l->aux_data + l->c);
         else /* possibly in place */
             cnn_batchnorm_forward_infer(n, l->c, hw, x, gamma, beta, mean, var,
-                                        l->eps, l->out);
+                                        l->eps, l->fused_relu, l->out);
         break;
     }
     case LAYER_ACTIVATION:

@@ -1,7 +1,8 @@
 /* test_batchnorm.c - batch normalization against PyTorch goldens
  * (test/gen_golden_ops.py) and central finite differences: training mode with
  * and without gamma, N > 1 and N = 1, running statistics after one update,
- * inference mode, and results independent of the thread count. */
+ * inference mode, results independent of the thread count, and a fused
+ * ReLU exactly as batch norm then ReLU. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +72,10 @@ static double bn_loss(void *p)
         memcpy(t->scratch_var, t->running_var, t->c * sizeof(float));
         cnn_batchnorm_forward_train(t->n, t->c, t->hw, t->x, t->gamma, t->beta,
                                     t->scratch_mean, t->scratch_var, t->momentum,
-                                    t->eps, t->y, t->save_mean, t->save_invstd);
+                                    t->eps, 0, t->y, t->save_mean, t->save_invstd);
     } else {
         cnn_batchnorm_forward_infer(t->n, t->c, t->hw, t->x, t->gamma, t->beta,
-                                    t->running_mean, t->running_var, t->eps, t->y);
+                                    t->running_mean, t->running_var, t->eps, 0, t->y);
     }
     return dot_double(t->y, t->r, count);
 }
@@ -114,7 +115,7 @@ START_TEST(training_mode_matches_pytorch_and_finite_differences)
     float *save_mean = malloc(c * sizeof(float)), *save_invstd = malloc(c * sizeof(float));
 
     cnn_batchnorm_forward_train(n, c, hw, x, gamma, beta, rmean, rvar, momentum,
-                                eps, y, save_mean, save_invstd);
+                                eps, 0, y, save_mean, save_invstd);
     assert_close("y", y, get(g, name, "y")->data, count, 1e-5, 1e-4);
     assert_close("running_mean", rmean, get(g, name, "running_mean")->data, c, 1e-6, 1e-5);
     assert_close("running_var", rvar, get(g, name, "running_var")->data, c, 1e-6, 1e-5);
@@ -183,7 +184,7 @@ START_TEST(inference_mode_matches_pytorch_and_finite_differences)
     float *y = malloc(count * sizeof(float)), *dx = malloc(count * sizeof(float));
     float *dgamma = filled(c, 0.0f), *dbeta = filled(c, 0.0f);
 
-    cnn_batchnorm_forward_infer(n, c, hw, x, gamma, beta, rmean, rvar, eps, y);
+    cnn_batchnorm_forward_infer(n, c, hw, x, gamma, beta, rmean, rvar, eps, 0, y);
     assert_close("y", y, get(g, name, "y")->data, count, 1e-5, 1e-4);
     cnn_batchnorm_backward_infer(n, c, hw, x, gamma, rmean, rvar, eps, r, dx, dgamma,
                                  dbeta);
@@ -224,8 +225,8 @@ START_TEST(results_do_not_depend_on_thread_count)
         }
         float save_mean[C], save_invstd[C];
         cnn_batchnorm_forward_train(N, C, HW, x, gamma, beta, stats[run][0],
-                                    stats[run][1], 0.99f, 1e-3f, y[run], save_mean,
-                                    save_invstd);
+                                    stats[run][1], 0.99f, 1e-3f, 0, y[run],
+                                    save_mean, save_invstd);
         memset(stats[run][2], 0, sizeof stats[run][2]);
         memset(stats[run][3], 0, sizeof stats[run][3]);
         cnn_batchnorm_backward_train(N, C, HW, x, gamma, save_mean, save_invstd, dy,
@@ -244,6 +245,47 @@ START_TEST(results_do_not_depend_on_thread_count)
 }
 END_TEST
 
+/* With a ReLU fused, both modes write bit for bit what batch norm followed
+ * by cnn_relu_forward writes, and the same statistics. */
+START_TEST(fused_relu_equals_batchnorm_then_relu)
+{
+    enum { N = 2, C = 5, HW = 7 * 9 };
+    const size_t count = (size_t)N * C * HW;
+    float *x = malloc(count * sizeof(float)), *y[2];
+    float gamma[C], beta[C], stats[2][4][C];
+    fill_uniform(x, count, -3.0f, 5.0f, 21);
+    fill_uniform(gamma, C, 0.5f, 1.5f, 23);
+    fill_uniform(beta, C, -1.0f, 1.0f, 24); /* about half the outputs < 0 */
+    for (int training = 0; training < 2; training++) {
+        for (int fused = 0; fused < 2; fused++) {
+            float *s = &stats[fused][0][0];
+            fill_uniform(s, C, -0.5f, 0.5f, 25);         /* running mean */
+            fill_uniform(s + C, C, 0.5f, 2.0f, 26);      /* running variance */
+            y[fused] = malloc(count * sizeof(float));
+            if (training)
+                cnn_batchnorm_forward_train(N, C, HW, x, gamma, beta, s, s + C, 0.9f,
+                                            1e-3f, fused, y[fused], s + 2 * C,
+                                            s + 3 * C);
+            else
+                cnn_batchnorm_forward_infer(N, C, HW, x, gamma, beta, s, s + C, 1e-3f,
+                                            fused, y[fused]);
+            if (!fused)
+                cnn_relu_forward(count, y[0], y[0]);
+        }
+        int zeros = 0;
+        for (size_t i = 0; i < count; i++)
+            zeros += y[1][i] == 0.0f;
+        ck_assert_int_gt(zeros, (int)count / 5);
+        ck_assert(memcmp(y[0], y[1], count * sizeof(float)) == 0);
+        if (training)
+            ck_assert(memcmp(stats[0], stats[1], sizeof stats[0]) == 0);
+        free(y[0]);
+        free(y[1]);
+    }
+    free(x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batchnorm");
@@ -254,6 +296,7 @@ int main(void)
     tcase_add_loop_test(tc, inference_mode_matches_pytorch_and_finite_differences, 0,
                         sizeof INFER_CASES / sizeof *INFER_CASES);
     tcase_add_test(tc, results_do_not_depend_on_thread_count);
+    tcase_add_test(tc, fused_relu_equals_batchnorm_then_relu);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -241,7 +241,7 @@ START_TEST(test_batchnorm_is_the_library_op)
     memcpy(cnn_net_input(net), in, sizeof in);
     cnn_net_forward(net, 0);
     const float *got = cnn_net_output(net, NULL);
-    cnn_batchnorm_forward_infer(N, C, HW, in, gamma, beta, mean, var, 1e-3f, want);
+    cnn_batchnorm_forward_infer(N, C, HW, in, gamma, beta, mean, var, 1e-3f, 0, want);
     ck_assert_mem_eq(got, want, sizeof want);
     for (int i = 0; i < COUNT; i++) {
         int c = i / HW % C;
