@@ -94,8 +94,9 @@ cnn_status cnn_conv_shape_init(cnn_conv_shape *s, int in_c, int in_h, int in_w,
                                int stride_w, cnn_padding pad, cnn_error *err);
 
 /* Floats of scratch memory the conv needs (im2col buffer, or the staging
- * matrix of small images grouped per sgemm); 0 only when sgemm can read the
- * input directly (1x1 stride 1 on images that are not grouped). */
+ * matrix of small images grouped per sgemm); where sgemm reads the input
+ * directly (1x1 stride 1 on images that are not grouped), the backward's
+ * per-thread weight gradients, and the forward needs none. */
 size_t cnn_conv_workspace_floats(const cnn_conv_shape *s);
 
 /* x [n, in_c, in_h, in_w], weight [out_c, in_c, kh, kw], bias [out_c] or NULL

@@ -241,7 +241,10 @@ static const int REFERENCE_SHAPES[][10] = {
     {11, 4, 8, 8, 6, 3, 3, 1, 1, 1},    /* groups of 8 and 3 images */
     {4, 8, 17, 17, 6, 1, 7, 1, 1, 1},
     {3, 16, 7, 7, 8, 1, 1, 1, 1, 1},   /* grouped 1x1 */
+    {37, 4, 8, 8, 6, 3, 3, 1, 1, 1},   /* 5 groups */
+    {40, 8, 7, 7, 6, 1, 1, 1, 1, 1},   /* grouped 1x1, 11+11+11+7 images */
     {2, 8, 20, 20, 4, 1, 1, 1, 1, 1},  /* direct 1x1 */
+    {5, 12, 18, 18, 6, 1, 1, 1, 1, 1}, /* direct 1x1, an image per thread */
     {3, 5, 35, 35, 4, 3, 3, 2, 2, 0},
 };
 #define NREFERENCE ((int)(sizeof REFERENCE_SHAPES / sizeof REFERENCE_SHAPES[0]))
@@ -290,6 +293,11 @@ START_TEST(matches_direct_reference)
     memset(dw, 0, wc * sizeof(float));
     cnn_conv2d_backward(&s, n, x, NULL, dy, NULL, dw, NULL, ws);
     assert_close("dweight alone", dw, rdw, wc, 1e-3, 1e-4);
+    /* and it adds to what dweight holds */
+    cnn_conv2d_backward(&s, n, x, NULL, dy, NULL, dw, NULL, ws);
+    for (size_t k = 0; k < wc; k++)
+        rdw[k] *= 2.0f;
+    assert_close("dweight added twice", dw, rdw, wc, 2e-3, 1e-4);
 
     free(x), free(w), free(b), free(dy), free(ws), free(y), free(dx);
     free(dw), free(db), free(ry), free(rdx), free(rdw), free(rdb);
@@ -337,14 +345,15 @@ START_TEST(shape_init_rejects_impossible_shapes)
 }
 END_TEST
 
-/* A 1x1 stride-1 convolution on a large image reads its input in place. */
-START_TEST(pointwise_needs_no_workspace)
+/* A 1x1 stride-1 convolution on a large image reads its input in place:
+ * its workspace holds only the second thread's weight gradient. */
+START_TEST(pointwise_needs_no_columns)
 {
     cnn_conv_shape s;
     ck_assert_int_eq(cnn_conv_shape_init(&s, 8, 35, 35, 4, 1, 1, 1, 1,
                                          CNN_PAD_SAME, NULL),
                      CNN_OK);
-    ck_assert_uint_eq(cnn_conv_workspace_floats(&s), 0);
+    ck_assert_uint_eq(cnn_conv_workspace_floats(&s), 4 * 8);
     ck_assert_int_eq(cnn_conv_shape_init(&s, 8, 35, 35, 4, 1, 1, 2, 2,
                                          CNN_PAD_SAME, NULL),
                      CNN_OK);
@@ -368,7 +377,7 @@ int main(void)
     suite_add_tcase(suite, tc);
     tc = tcase_create("shapes");
     tcase_add_test(tc, shape_init_rejects_impossible_shapes);
-    tcase_add_test(tc, pointwise_needs_no_workspace);
+    tcase_add_test(tc, pointwise_needs_no_columns);
     suite_add_tcase(suite, tc);
     return run_suite(suite);
 }
