@@ -90,6 +90,12 @@ static int pointwise_threads(int n)
     return n >= 2 * threads ? threads : 1;
 }
 
+/* Small images of a 1x1 layer, which tiling() groups, go one per thread
+ * instead from this many pixels: at 8x8 and 12x12 two one-thread sgemms
+ * per image (192x64x1280, 192x144x768) did 1.2x the work of one two-thread
+ * sgemm on a group, before the group's copies; at 5x5 0.7x. */
+#define POINTWISE_ALONE_FROM 64
+
 /* How the work is cut: `images` whole images per group if more than one,
  * else chunks of `rows` output rows of one image. */
 typedef struct {
@@ -124,13 +130,29 @@ static conv_tiling tiling(const cnn_conv_shape *s)
     return t;
 }
 
+/* A 1x1 layer's images one per thread (pointwise_threads), or one after
+ * another when they are too large to group. */
+static int pointwise_alone(const cnn_conv_shape *s, const conv_tiling *t,
+                           int n)
+{
+    return is_pointwise(s) &&
+           (t->images == 1 ||
+            (t->P >= POINTWISE_ALONE_FROM && pointwise_threads(n) > 1));
+}
+
 size_t cnn_conv_workspace_floats(const cnn_conv_shape *s)
 {
     conv_tiling t = tiling(s);
-    if (t.images > 1) /* col [K, g*P] + staging [out_c, g*P] */
-        return ((size_t)t.K + s->out_c) * t.images * t.P;
-    if (is_pointwise(s)) /* the other threads' weight gradients */
-        return (size_t)(POINTWISE_SLOTS - 1) * s->out_c * t.K;
+    /* the other threads' weight gradients when images go one per thread */
+    size_t alone = is_pointwise(s)
+                       ? (size_t)(POINTWISE_SLOTS - 1) * s->out_c * t.K
+                       : 0;
+    if (t.images > 1) { /* col [K, g*P] + staging [out_c, g*P] */
+        size_t group = ((size_t)t.K + s->out_c) * t.images * t.P;
+        return group > alone ? group : alone;
+    }
+    if (is_pointwise(s))
+        return alone;
     return (size_t)t.K * t.rows * s->out_w;
 }
 
@@ -189,18 +211,18 @@ void cnn_conv2d_forward(const cnn_conv_shape *s, int n, const float *x,
 {
     assert(s && n >= 0 && x && weight && y);
     const conv_tiling t = tiling(s);
-    assert(workspace || cnn_conv_workspace_floats(s) == 0 ||
-           (t.images == 1 && is_pointwise(s))); /* its workspace: backward */
+    const int alone = pointwise_alone(s, &t, n);
+    assert(workspace || cnn_conv_workspace_floats(s) == 0 || alone);
     const size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     const size_t out_size = (size_t)s->out_c * t.P;
 
-    if (t.images > 1) {
+    if (t.images > 1 && !alone) {
         for (int i = 0; i < n; i += t.images) {
             int g = n - i < t.images ? n - i : t.images;
             forward_group(s, &t, g, x + i * in_size, weight, bias,
                           y + i * out_size, workspace);
         }
-    } else if (is_pointwise(s)) {
+    } else if (alone) {
 #pragma omp parallel for schedule(static) num_threads(pointwise_threads(n))
         for (int i = 0; i < n; i++) {
             float *yi = y + i * out_size;
@@ -337,15 +359,15 @@ void cnn_conv2d_backward(const cnn_conv_shape *s, int n, const float *x,
     if (!dx && !dweight)
         return;
 
-    if (t.images > 1) {
+    if (pointwise_alone(s, &t, n)) {
+        backward_pointwise(s, &t, n, x, weight, dy, dx, dweight, workspace);
+    } else if (t.images > 1) {
         for (int i = 0; i < n; i += t.images) {
             int g = n - i < t.images ? n - i : t.images;
             backward_group(s, &t, g, x ? x + i * in_size : NULL, weight,
                            dy + i * out_size, dx ? dx + i * in_size : NULL,
                            dweight, workspace);
         }
-    } else if (is_pointwise(s)) {
-        backward_pointwise(s, &t, n, x, weight, dy, dx, dweight, workspace);
     } else {
         for (int i = 0; i < n; i++)
             backward_rows(s, &t, x ? x + i * in_size : NULL, weight,

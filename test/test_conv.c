@@ -243,6 +243,7 @@ static const int REFERENCE_SHAPES[][10] = {
     {3, 16, 7, 7, 8, 1, 1, 1, 1, 1},   /* grouped 1x1 */
     {37, 4, 8, 8, 6, 3, 3, 1, 1, 1},   /* 5 groups */
     {40, 8, 7, 7, 6, 1, 1, 1, 1, 1},   /* grouped 1x1, 11+11+11+7 images */
+    {6, 8, 9, 9, 5, 1, 1, 1, 1, 1},    /* small 1x1 images, one per thread */
     {2, 8, 20, 20, 4, 1, 1, 1, 1, 1},  /* direct 1x1 */
     {5, 12, 18, 18, 6, 1, 1, 1, 1, 1}, /* direct 1x1, an image per thread */
     {3, 5, 35, 35, 4, 3, 3, 2, 2, 0},
