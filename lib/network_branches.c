@@ -1,5 +1,5 @@
-/* network_branches.c - an inference plan's independent branches, run side
- * by side, one thread each.
+/* network_branches.c - independent branches of a network's forward pass,
+ * run side by side, one thread each.
  *
  * At batch 1 an Inception block's layers are small: a second thread makes
  * OpenBLAS only ~1.45x faster on a 17x17 map and no faster on an 8x8 one,
@@ -9,7 +9,8 @@
  * the concatenation reads them. Its branches (the parts connected without
  * the fork) are dealt to the two threads, the costliest first, each to the
  * less loaded thread; the group runs side by side only when that beats
- * running its layers one after another on both threads.
+ * running its layers one after another on both threads. Only the forward
+ * pass runs them so: a training plan's backward keeps the layers' order.
  *
  * $CNN_BRANCHES=0 turns this off (for comparisons).
  */

@@ -134,8 +134,8 @@ cnn_status net_attach_head(cnn_net *net, const char *arch,
                            const cnn_head_spec *spec, int avg_pools,
                            cnn_error *err);
 
-/* Finds the groups of an inference plan's layers that run side by side
- * on two threads (network_branches.c); returns how many. */
+/* Finds the groups of layers whose forward runs side by side on two
+ * threads (network_branches.c); returns how many. */
 int net_plan_branches(cnn_net *net, int threads);
 
 /* Fills an error for a layer-specific shape problem. */

@@ -520,7 +520,7 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
 
     choose_algorithms(net, batch, training);
     choose_fusion(net);
-    int groups = net_plan_branches(net, training ? 1 : cnn_get_threads());
+    int groups = net_plan_branches(net, cnn_get_threads());
     plan_items(net, training, groups);
     size_t floats = 0;
     st = place_items(net, &floats, err);

@@ -249,10 +249,16 @@ static void forward_layer(cnn_net *net, net_layer *l, int training,
 /* Layers first..last, a group of branches (network_branches.c): each
  * thread runs its branches' layers in order, with its own workspace; nested
  * in this region, OpenBLAS and the library's loops run on that one thread.
- * With a team of one (nested, or one thread), that thread runs them all. */
-static void forward_branches(cnn_net *net, int first, int last)
+ * With a team of one (nested), that thread runs them all; with one thread
+ * configured, no region at all (OpenBLAS inside one is slow, conv.c). */
+static void forward_branches(cnn_net *net, int first, int last, int training)
 {
-#pragma omp parallel num_threads(cnn_get_threads() < 2 ? 1 : 2)
+    if (cnn_get_threads() < 2) {
+        for (int i = first; i <= last; i++)
+            forward_layer(net, &net->layers[i], training, net->workspace);
+        return;
+    }
+#pragma omp parallel num_threads(2)
     {
         int me = 0, team = 1;
 #ifdef _OPENMP
@@ -262,7 +268,7 @@ static void forward_branches(cnn_net *net, int first, int last)
         float *workspace = me ? net->workspace_b : net->workspace;
         for (int i = first; i <= last; i++)
             if (team == 1 || net->layers[i].branch_thread == me)
-                forward_layer(net, &net->layers[i], 0, workspace);
+                forward_layer(net, &net->layers[i], training, workspace);
     }
 }
 
@@ -274,8 +280,8 @@ void cnn_net_forward(cnn_net *net, int training)
     net->last_forward_bn_batch = training && !net->bn_running_stats;
     for (int i = 1; i < net->nlayers; i++) {
         net_layer *l = &net->layers[i];
-        if (l->group_last) { /* inference plans only */
-            forward_branches(net, i, l->group_last);
+        if (l->group_last) {
+            forward_branches(net, i, l->group_last, training);
             i = l->group_last;
         } else
             forward_layer(net, l, training, net->workspace);

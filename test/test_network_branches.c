@@ -1,10 +1,11 @@
-/* test_network_branches.c - an inference plan's branches run side by side
- * on two threads (network_branches.c): which groups the plan finds, that
- * the buffers of concurrent layers never overlap, and that outputs equal
- * those of the same plan run one layer after another ($CNN_BRANCHES=0), on
- * a small two-block network (one block with a nested concatenation, as in
- * InceptionV3's last blocks) and on InceptionV3 itself, repeated to give a
- * race a chance, and with one thread after a two-thread plan. */
+/* test_network_branches.c - branches whose forward runs side by side on
+ * two threads (network_branches.c): which groups the plan finds, that the
+ * buffers of concurrent layers never overlap, and that outputs (and a
+ * training plan's gradients) equal those of the same plan run one layer
+ * after another ($CNN_BRANCHES=0), on a small two-block network (one block
+ * with a nested concatenation, as in InceptionV3's last blocks) and on
+ * InceptionV3 itself, repeated to give a race a chance, and with one thread
+ * after a two-thread plan. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -166,19 +167,66 @@ START_TEST(test_small_network)
 }
 END_TEST
 
-/* Training plans and one-thread plans keep the layers in order. */
-START_TEST(test_training_and_one_thread_plans_have_no_groups)
+/* One-thread plans keep the layers in order. */
+START_TEST(test_one_thread_plans_have_no_groups)
 {
     cnn_error err;
     cnn_net *net = branchy_net();
-    ck_assert_int_eq(cnn_net_plan(net, 1, SIZE, SIZE, 1, &err), CNN_OK);
-    ck_assert_int_eq(count_groups(net), 0);
-    ck_assert_ptr_null(net->workspace_b);
     cnn_set_threads(1);
     ck_assert_int_eq(cnn_net_plan(net, 1, SIZE, SIZE, 0, &err), CNN_OK);
     ck_assert_int_eq(count_groups(net), 0);
+    ck_assert_ptr_null(net->workspace_b);
     cnn_set_threads(2);
     cnn_net_free(net);
+}
+END_TEST
+
+/* A training plan runs its forward side by side too (batch norm on batch
+ * statistics); its output, parameter gradients and input gradient equal
+ * those of the plan without groups. */
+START_TEST(test_training_plan)
+{
+    cnn_error err;
+    enum { BATCH = 2 };
+    float out[2][BATCH * 2], dout[BATCH * 2];
+    float *grads[2];
+    size_t total = 0;
+    for (int k = 0; k < 2; k++) {
+        cnn_net *net = branchy_net();
+        ck_assert_int_eq(cnn_net_keep(net, "input", CNN_KEEP_GRAD, &err), CNN_OK);
+        if (!k)
+            setenv("CNN_BRANCHES", "0", 1);
+        ck_assert_int_eq(cnn_net_plan(net, BATCH, SIZE, SIZE, 1, &err), CNN_OK);
+        unsetenv("CNN_BRANCHES");
+        ck_assert_int_eq(count_groups(net), k ? 2 : 0);
+        if (k)
+            check_disjoint(net);
+        fill_uniform(cnn_net_input(net), (size_t)BATCH * 3 * SIZE * SIZE, -1, 1, 3);
+        cnn_net_zero_grad(net);
+        cnn_net_forward(net, 1);
+        memcpy(out[k], cnn_net_output(net, NULL), sizeof out[k]);
+        fill_uniform(dout, BATCH * 2, -1, 1, 4);
+        cnn_net_backward(net, dout);
+        total = (size_t)BATCH * 3 * SIZE * SIZE;
+        for (int i = 0; i < cnn_net_param_count(net); i++)
+            if (cnn_net_param(net, i)->grad)
+                total += cnn_net_param(net, i)->count;
+        grads[k] = malloc(total * sizeof(float));
+        size_t at = (size_t)BATCH * 3 * SIZE * SIZE;
+        memcpy(grads[k], cnn_net_input_grad(net), at * sizeof(float));
+        for (int i = 0; i < cnn_net_param_count(net); i++) {
+            const cnn_param *p = cnn_net_param(net, i);
+            if (p->grad) {
+                memcpy(grads[k] + at, p->grad, p->count * sizeof(float));
+                at += p->count;
+            }
+        }
+        cnn_net_free(net);
+    }
+    assert_same(out[1], out[0], BATCH * 2);
+    assert_same(grads[1], grads[0], (int)total);
+    free(grads[0]);
+    free(grads[1]);
 }
 END_TEST
 
@@ -233,7 +281,8 @@ static Suite *branches_suite(void)
     TCase *tc = tcase_create("side_by_side");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_small_network);
-    tcase_add_test(tc, test_training_and_one_thread_plans_have_no_groups);
+    tcase_add_test(tc, test_one_thread_plans_have_no_groups);
+    tcase_add_test(tc, test_training_plan);
     tcase_add_test(tc, test_lopsided_block_stays_in_order);
     tcase_add_test(tc, test_inception_v3);
     suite_add_tcase(s, tc);
