@@ -25,7 +25,6 @@
  * Filters are transformed in double.
  */
 #include <assert.h>
-#include <cblas.h>
 #include <string.h>
 
 #include "winograd.h"
@@ -246,47 +245,6 @@ static int thread_index(void)
 #else
     return 0;
 #endif
-}
-
-/* The products of one chunk, one sgemm per transform point, spread over
- * the threads: each call single-threaded, as small ones would not thread
- * well in OpenBLAS; inside a parallel region (thread-private chunks) all
- * on the calling thread, as nested regions get one thread. */
-void cnn_wino_products(int points, int K, int C, int nt, const float *U,
-                       const float *V, float *M)
-{
-    const size_t vs = cnn_wino_point_stride(C, nt);
-    const size_t ms = cnn_wino_point_stride(K, nt);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int xi = 0; xi < points; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, nt, C, 1.0f,
-                    U + (size_t)xi * K * C, C, V + xi * vs, nt, 0.0f,
-                    M + xi * ms, nt);
-}
-
-void cnn_wino_weight_products(int points, int K, int C, int nt,
-                              const float *dM, const float *V, float beta,
-                              float *dU)
-{
-    const size_t vs = cnn_wino_point_stride(C, nt);
-    const size_t ms = cnn_wino_point_stride(K, nt);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int xi = 0; xi < points; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, nt, 1.0f,
-                    dM + xi * ms, nt, V + xi * vs, nt, beta,
-                    dU + (size_t)xi * K * C, C);
-}
-
-void cnn_wino_input_products(int points, int K, int C, int nt, const float *U,
-                             const float *dM, float *dV)
-{
-    const size_t vs = cnn_wino_point_stride(C, nt);
-    const size_t ms = cnn_wino_point_stride(K, nt);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int xi = 0; xi < points; xi++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, K, 1.0f,
-                    U + (size_t)xi * K * C, C, dM + xi * ms, nt, 0.0f,
-                    dV + xi * vs, nt);
 }
 
 /* V [36][C][nt] for the tiles [t0, t0 + nt) of x. */

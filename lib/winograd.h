@@ -227,13 +227,16 @@ void cnn_wino_backward_2d(const cnn_wino_transforms *k,
                           const float *dy, const float *U, float *dx,
                           float *dweight, float *workspace);
 
-/* The sgemm products of one chunk of nt tiles for each of points
+/* The products of one chunk of nt tiles for each of points
  * transform points (also the other kinds'), one single-threaded call per
  * point spread over the threads; per point xi, with U_xi [K][C],
  * V_xi [C][nt] and M_xi [K][nt] cnn_wino_point_stride apart:
  *   products:        M_xi = U_xi x V_xi
  *   weight_products: dU_xi = beta dU_xi + dM_xi x V_xi^T
- *   input_products:  dV_xi = U_xi^T x dM_xi */
+ *   input_products:  dV_xi = U_xi^T x dM_xi
+ * (winograd_products.c; forward products of few tiles, where
+ * cnn_wino_few_tiles(nt), by a kernel of its own instead of sgemm). */
+int cnn_wino_few_tiles(int nt);
 void cnn_wino_products(int points, int K, int C, int nt, const float *U,
                        const float *V, float *M);
 void cnn_wino_weight_products(int points, int K, int C, int nt,
