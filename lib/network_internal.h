@@ -65,6 +65,7 @@ typedef struct {
     int aux;                /* arena item: argmax / mask / BN saves; -1 */
     int wino;               /* conv: its Winograd kind (winograd_kinds.h),
                                0: im2col + sgemm */
+    int direct;             /* conv: forward by conv_direct.h */
     int wino_valid;         /* wino_u holds the filter of wino_sum's weights */
     uint64_t wino_sum;      /* checksum of the weights wino_u came from */
     int fused_bn;           /* conv: the batch norm run in its output stage

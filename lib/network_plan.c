@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "big_alloc.h"
+#include "conv_direct.h"
 #include "network_internal.h"
 #include "winograd_kinds.h"
 
@@ -179,6 +180,8 @@ static size_t conv_workspace_need(const cnn_net *net, const net_layer *l,
     size_t f = 0;
     if (l->kind == LAYER_CONV)
         f = cnn_conv_workspace_floats(&l->conv);
+    if (l->direct && cnn_conv_direct_workspace_floats(&l->conv) > f)
+        f = cnn_conv_direct_workspace_floats(&l->conv);
     if (l->fused_bn && (size_t)l->c > f)
         f = (size_t)l->c; /* the batch norm's scale */
     if (l->wino) {
@@ -371,7 +374,9 @@ static cnn_status place_items(cnn_net *net, size_t *arena_floats, cnn_error *err
 }
 
 /* Which convolutions run Winograd: $CNN_WINOGRAD=0 none, =all every one
- * that can, else (the default) those the rule of each kind picks. */
+ * that can, else (the default) those the rule of each kind picks; and,
+ * unless $CNN_WINOGRAD=0, which of the others with few taps run direct
+ * (after choose_fusion: not those with a batch norm in their output). */
 static void choose_algorithms(cnn_net *net, int batch, int training)
 {
     const char *env = getenv("CNN_WINOGRAD");
@@ -385,6 +390,8 @@ static void choose_algorithms(cnn_net *net, int batch, int training)
                       ? wino_kind_for(&l->conv, batch, training && !l->frozen,
                                       mode == 2)
                       : 0;
+        l->direct = l->kind == LAYER_CONV && mode && !l->wino &&
+                    !l->fused_bn && cnn_conv_direct_applicable(&l->conv);
     }
 }
 
@@ -518,8 +525,8 @@ cnn_status cnn_net_plan(cnn_net *net, int batch, int height, int width,
             net->grad_of[l->tensor] = (float *)net; /* marker, replaced below */
     }
 
-    choose_algorithms(net, batch, training);
     choose_fusion(net);
+    choose_algorithms(net, batch, training);
     int groups = net_plan_branches(net, cnn_get_threads());
     plan_items(net, training, groups);
     size_t floats = 0;

@@ -12,6 +12,7 @@
 #endif
 #include <string.h>
 
+#include "conv_direct.h"
 #include "network_internal.h"
 #include "winograd_kinds.h"
 #include "zero_fill.h"
@@ -158,6 +159,13 @@ static void forward_layer(cnn_net *net, net_layer *l, int training,
     case LAYER_CONV:
         if (l->wino) {
             forward_winograd(net, l, x, workspace);
+            break;
+        }
+        if (l->direct) {
+            cnn_conv_direct_forward(&l->conv, n, x,
+                                    param_data(net, l->param.kernel),
+                                    param_data(net, l->param.bias),
+                                    l->act == CNN_ACT_RELU, l->out, workspace);
             break;
         }
         cnn_conv2d_forward(&l->conv, n, x, param_data(net, l->param.kernel),
