@@ -31,6 +31,8 @@
  * ($CNN_WINOGRAD=0 turns it off, =all uses it wherever it applies); their
  * transformed filters live in the arena, remade for layers being trained
  * at every forward and otherwise when a checksum of the weights changes.
+ * Convolutions with few taps (VGG16's first) run direct (conv_direct.h),
+ * except under $CNN_WINOGRAD=0, which leaves every one on im2col.
  */
 #ifndef CNN_NETWORK_H
 #define CNN_NETWORK_H
