@@ -234,9 +234,10 @@ void cnn_wino_backward_2d(const cnn_wino_transforms *k,
  *   products:        M_xi = U_xi x V_xi
  *   weight_products: dU_xi = beta dU_xi + dM_xi x V_xi^T
  *   input_products:  dV_xi = U_xi^T x dM_xi
- * (winograd_products.c; forward products of few tiles, where
- * cnn_wino_few_tiles(nt), by a kernel of its own instead of sgemm). */
-int cnn_wino_few_tiles(int nt);
+ * (winograd_products.c; forward products of few tiles with large filters,
+ * where cnn_wino_few_tiles(nt, K, C), by kernels of its own instead of
+ * sgemm). */
+int cnn_wino_few_tiles(int nt, int K, int C);
 void cnn_wino_products(int points, int K, int C, int nt, const float *U,
                        const float *V, float *M);
 void cnn_wino_weight_products(int points, int K, int C, int nt,

@@ -1,8 +1,9 @@
 /* test_winograd_products.c - the element-wise stage of the Winograd kinds
  * (lib/winograd_products.c): the forward products, on both sides of the
- * few-tiles rule, against a product summed in double; with tile counts
- * that are and are not whole vector blocks, rows past the last whole block
- * of 16, and the gaps between points left as they were. */
+ * few-tiles rule and with both of its kernels (one vector of tiles, two),
+ * against a product summed in double; with tile counts that are and are
+ * not whole blocks, rows past the last whole block, and the gaps between
+ * points left as they were. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,25 +17,33 @@
 
 START_TEST(few_tiles_rule)
 {
-    /* VGG16's 14x14 layers at batch 1 take the kernel, its 28x28 ones
-     * (49 tiles) and chunks narrower than a vector do not */
-    ck_assert(cnn_wino_few_tiles(16));
-    ck_assert(cnn_wino_few_tiles(48));
-    ck_assert(!cnn_wino_few_tiles(15));
-    ck_assert(!cnn_wino_few_tiles(49));
-    ck_assert(!cnn_wino_few_tiles(256));
+    /* VGG16's 14x14 and 28x28 layers at batch 1 (16 and 49 tiles, 256 or
+     * 512 channels) take the kernels; chunks narrower than a vector, of
+     * more than 64 tiles, or with filters of InceptionV3's sizes do not */
+    ck_assert(cnn_wino_few_tiles(16, 512, 512));
+    ck_assert(cnn_wino_few_tiles(49, 512, 256));
+    ck_assert(cnn_wino_few_tiles(64, 512, 512));
+    ck_assert(!cnn_wino_few_tiles(15, 512, 512));
+    ck_assert(!cnn_wino_few_tiles(65, 512, 512));
+    ck_assert(!cnn_wino_few_tiles(36, 192, 192));
+    ck_assert(!cnn_wino_few_tiles(49, 256, 256));
 }
 END_TEST
 
-/* points, K (rows of U), C (channels), nt (tiles) */
+/* points, K (rows of U), C (channels), nt (tiles); the kernels need
+ * K x C >= 256 x 512 */
 static const int SHAPES[][4] = {
-    {3, 32, 24, 16},   /* whole blocks of rows and tiles */
-    {2, 40, 17, 17},   /* 8 rows past the blocks; tiles 16 + 1 */
-    {4, 48, 33, 31},   /* tiles 16 + 15 */
-    {2, 16, 64, 48},   /* three tile blocks */
-    {2, 7, 9, 20},     /* fewer rows than a block: sgemm alone */
-    {3, 24, 20, 49},   /* past the rule: sgemm */
-    {36, 64, 64, 16},  /* F(4x4)'s points */
+    {3, 32, 4096, 16},  /* one vector: whole blocks of rows and tiles */
+    {2, 40, 3300, 17},  /* 8 rows past the blocks of 16; tiles 16 + 1 */
+    {2, 48, 2731, 31},  /* tiles 16 + 15 */
+    {2, 7, 20000, 20},  /* fewer rows than a block: sgemm alone */
+    {2, 16, 8192, 32},  /* two vectors: one block of 32 tiles */
+    {2, 44, 2980, 49},  /* 4 rows past the blocks of 8; tiles 32 + 17 */
+    {2, 24, 5462, 64},  /* two blocks */
+    {2, 5, 26215, 40},  /* fewer rows than a block of 8 */
+    {2, 24, 5462, 65},  /* past the rule: sgemm */
+    {3, 64, 64, 16},    /* a small filter: sgemm */
+    {4, 512, 512, 16},  /* VGG16's 14x14 layers */
 };
 #define NSHAPES ((int)(sizeof SHAPES / sizeof SHAPES[0]))
 
