@@ -6,8 +6,8 @@
  * WINO_FLOATS of workspace:
  *   1. input transform: V_xi[c][t] = (B^T d B)[xi] for the 6x6 patch d of
  *      tile t in channel c (zeros outside the image);
- *   2. 36 sgemm calls M_xi = U_xi x V_xi, spread over the threads (each call
- *      single-threaded: OpenBLAS runs serially inside an OpenMP region);
+ *   2. 36 products M_xi = U_xi x V_xi, spread over the threads
+ *      (winograd_products.c);
  *   3. output transform: the 4x4 tile A^T M A, + bias, ReLU, cut at the
  *      image's edge.
  * The transforms work on LANES tiles at once (the innermost loops run over

@@ -10,11 +10,10 @@
  * filters (VGG16's 14x14 layers at batch 1: 16 tiles; its 28x28 ones: 49;
  * 256 or 512 channels): there OpenBLAS spends longer packing the filter
  * U_xi from memory than multiplying (16 tiles: twice as long), for U_xi
- * is used by only nt columns. Those run kernels of our
- * own that read U_xi where it lies: 16 rows of U_xi against a vector of 16
- * tiles, or from 32 tiles 8 rows against two vectors, in 16 vector
- * accumulators, each row's element of channel c multiplying the channel's
- * tiles. */
+ * is used by only nt columns. Those run kernels of our own that read
+ * U_xi where it lies: 16 rows of U_xi against a vector of 16 tiles, or
+ * from 32 tiles 8 rows against two vectors, in 16 vector accumulators,
+ * each row's element of channel c multiplying the channel's tiles. */
 #include <cblas.h>
 #include <string.h>
 
@@ -22,10 +21,10 @@
 
 /* Measured with 512 -> 512 channels, F(4x4) (VGG16's 14x14 and 28x28
  * layers), a whole layer against the sgemm path: 16 tiles 33% less time,
- * 32 tiles 20%, 49 tiles 17% (256 -> 512: 9%), 64 tiles 25%; past 64 as
+ * 32 tiles 40%, 49 tiles 17% (256 -> 512: 9%), 64 tiles 25%; past 64 as
  * often slower as faster (98 tiles 8% less, 196 tiles 5% more). Two
- * vectors of tiles against one from 32 tiles: 23% less time at 32 and
- * 64 (twice the multiply-adds per load of a row element). Small filters
+ * vectors of tiles against one: 23% less time at 32 tiles, 12% at 64
+ * (twice the multiply-adds per load of a row element). Small filters
  * stay in the caches while OpenBLAS packs them: InceptionV3@224's batch-1
  * forward, whose layers have at most 192 x 192 channels, took 1.3 ms
  * longer with the kernels on its 25-49 tile chunks. */
