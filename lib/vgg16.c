@@ -17,7 +17,7 @@ cnn_status cnn_vgg16_build(cnn_net **out, const cnn_head_spec *head,
     /* [n, 3, h, w] -> ... -> block5_pool [n, 512, h/32, w/32] */
     int x = cnn_net_add_input(net, "input_1", 3);
     for (int b = 0; b < 5; b++) {
-        char name[32];
+        char name[NET_NAME_LEN];
         for (int k = 0; k < convs[b]; k++) {
             snprintf(name, sizeof name, "block%d_conv%d", b + 1, k + 1);
             x = cnn_net_add_conv(net, name, x, filters[b], 3, 3, 1, 1,

@@ -16,6 +16,7 @@
 #include "network.h"
 #include "network_internal.h"
 #include "util/gradcheck.h"
+#include "util/net_params.h"
 #include "util/suite.h"
 
 #define SIZE 12
@@ -65,13 +66,7 @@ static cnn_net *branchy_net(void)
     ck_assert_msg(cnn_net_build_status(net, &err) == CNN_OK, "%s", err.message);
     ck_assert_int_eq(cnn_net_alloc_params(net, &err), CNN_OK);
     cnn_net_init_he(net, 5);
-    for (int i = 0; i < cnn_net_param_count(net); i++) {
-        cnn_param *p = cnn_net_param(net, i);
-        if (strstr(p->name, "/beta") || strstr(p->name, "/moving_mean"))
-            fill_uniform(p->data, p->count, -0.3f, 0.3f, 11u + (unsigned)i);
-        if (strstr(p->name, "/gamma") || strstr(p->name, "/moving_variance"))
-            fill_uniform(p->data, p->count, 0.7f, 1.4f, 23u + (unsigned)i);
-    }
+    fill_nontrivial_bn_and_bias(net);
     return net;
 }
 
