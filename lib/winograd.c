@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "winograd.h"
+#include "winograd_lanes.h"
 #include "zero_fill.h"
 
 #ifdef _OPENMP
@@ -258,36 +259,36 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
             float d[6][6][LANES], u[6][6][LANES];
+            float padded[LANES][6][8];
+            const float *src[LANES];
+            int stride[LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
             for (int l = 0; l < LANES; l++) {
-                if (l >= lanes) {
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++)
-                            d[i][j][l] = 0.0f;
-                    continue;
-                }
-                cnn_wino_tile p = cnn_wino_locate(s, 4, t0 + j0 + l);
+                /* lanes past the chunk read a tile above the image: zeros */
+                cnn_wino_tile p = l < lanes ? cnn_wino_locate(s, 4, t0 + j0 + l)
+                                            : (cnn_wino_tile){0, -H - 6, 0};
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
-                if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
-                    for (int i = 0; i < 6; i++) {
-                        const float *row = plane + (size_t)(y0 + i) * W + x0;
-                        for (int j = 0; j < 6; j++)
-                            d[i][j][l] = row[j];
-                    }
-                } else {
-                    for (int i = 0; i < 6; i++) {
-                        const int yy = y0 + i;
-                        for (int j = 0; j < 6; j++) {
-                            const int xx = x0 + j;
-                            d[i][j][l] = yy >= 0 && yy < H && xx >= 0 && xx < W
-                                             ? plane[(size_t)yy * W + xx]
-                                             : 0.0f;
-                        }
+                /* rows are read 8 floats wide */
+                if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 8 <= W) {
+                    src[l] = plane + (size_t)y0 * W + x0;
+                    stride[l] = W;
+                    continue;
+                }
+                for (int i = 0; i < 6; i++) {
+                    const int yy = y0 + i;
+                    for (int j = 0; j < 8; j++) {
+                        const int xx = x0 + j;
+                        padded[l][i][j] = yy >= 0 && yy < H && xx >= 0 && xx < W
+                                              ? plane[(size_t)yy * W + xx]
+                                              : 0.0f;
                     }
                 }
+                src[l] = &padded[l][0][0];
+                stride[l] = 8;
             }
+            cnn_wino_gather_patches(src, stride, 6, 6, &d[0][0][0]);
             /* u = B^T d (over rows), then d = u B (over columns) */
             for (int j = 0; j < 6; j++)
 #pragma omp simd

@@ -147,40 +147,6 @@ typedef struct {
     int relu;
 } cnn_wino_out_stage;
 
-/* The output stage over channel k's tiles of a lane block, then the tiles,
- * cut at the image's edge, into y: o [side][side][CNN_WINO_LANES] holds
- * the outputs of the tiles t, t + 1, ... (lanes of them). */
-static inline void cnn_wino_store_tiles(const cnn_conv_shape *s, int side,
-                                        float *o, int k, long long t,
-                                        int lanes,
-                                        const cnn_wino_out_stage *st, float *y)
-{
-    const int bn = st->mean != NULL;
-    const float bk = st->bias ? st->bias[k] : 0.0f;
-    const float mk = bn ? st->mean[k] : 0.0f;
-    const float sk = bn ? st->scale[k] : 1.0f;
-    const float ck = bn ? st->beta[k] : 0.0f;
-    for (int i = 0; i < side * side; i++)
-#pragma omp simd
-        for (int l = 0; l < CNN_WINO_LANES; l++) {
-            float v = o[i * CNN_WINO_LANES + l] + bk;
-            if (bn)
-                v = (v - mk) * sk + ck;
-            o[i * CNN_WINO_LANES + l] = st->relu && v < 0.0f ? 0.0f : v;
-        }
-    const int OH = s->out_h, OW = s->out_w;
-    for (int l = 0; l < lanes; l++) {
-        cnn_wino_tile p = cnn_wino_locate(s, side, t + l);
-        float *plane = y + ((size_t)p.img * s->out_c + k) * OH * OW;
-        const int rows = OH - p.oy < side ? OH - p.oy : side;
-        const int cols = OW - p.ox < side ? OW - p.ox : side;
-        for (int i = 0; i < rows; i++) {
-            float *row = plane + (size_t)(p.oy + i) * OW + p.ox;
-            for (int j = 0; j < cols; j++)
-                row[j] = o[(i * side + j) * CNN_WINO_LANES + l];
-        }
-    }
-}
 /* A 2-D kind's transforms (F(4x4) here, F(6x6) in winograd_large.c,
  * F(4x4, 5x5) in winograd_5x5.c), for the tiles [t0, t0 + nt): input
  * x -> V [points][in_c][nt] and products M [points][out_c][nt] -> output

@@ -27,6 +27,7 @@
 
 #include "winograd.h"
 #include "winograd_5x5.h"
+#include "winograd_lanes.h"
 #include "winograd_large.h"
 
 #define ALPHA 8 /* input tile side */

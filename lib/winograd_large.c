@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "winograd.h"
+#include "winograd_lanes.h"
 #include "winograd_large.h"
 
 #define ALPHA 8 /* input tile side */
@@ -162,6 +163,9 @@ void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
     for (int c = 0; c < C; c++)
         for (int blk = 0; blk < blocks; blk++) {
             float d[ALPHA][ALPHA][LANES], u[ALPHA][ALPHA][LANES];
+            float padded[LANES][ALPHA][ALPHA];
+            const float *src[LANES];
+            int stride[LANES];
             const int j0 = blk * LANES;
             const int lanes = nt - j0 < LANES ? nt - j0 : LANES;
             for (int l = 0; l < LANES; l++) {
@@ -172,21 +176,21 @@ void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
                 if (y0 >= 0 && y0 + ALPHA <= H && x0 >= 0 && x0 + ALPHA <= W) {
-                    for (int i = 0; i < ALPHA; i++) {
-                        const float *row = plane + (size_t)(y0 + i) * W + x0;
-                        for (int j = 0; j < ALPHA; j++)
-                            d[i][j][l] = row[j];
-                    }
+                    src[l] = plane + (size_t)y0 * W + x0;
+                    stride[l] = W;
                     continue;
                 }
                 for (int i = 0; i < ALPHA; i++)
                     for (int j = 0; j < ALPHA; j++) {
                         const int yy = y0 + i, xx = x0 + j;
-                        d[i][j][l] = yy >= 0 && yy < H && xx >= 0 && xx < W
-                                         ? plane[(size_t)yy * W + xx]
-                                         : 0.0f;
+                        padded[l][i][j] = yy >= 0 && yy < H && xx >= 0 && xx < W
+                                              ? plane[(size_t)yy * W + xx]
+                                              : 0.0f;
                     }
+                src[l] = &padded[l][0][0];
+                stride[l] = ALPHA;
             }
+            cnn_wino_gather_patches(src, stride, ALPHA, ALPHA, &d[0][0][0]);
             /* u = B^T d (over rows), then d = u B (over columns) */
             for (int j = 0; j < ALPHA; j++)
 #pragma omp simd
