@@ -5,8 +5,8 @@
  * holds a tile's row as consecutive floats. Rows of up to 8 floats move
  * as vectors and are transposed in registers, instead of one float at a
  * time (GCC vector extensions; with AVX-512 each swap is one permute):
- * VGG16's 224x224 64->64 F(6x6) layer at batch 1 took 7.1-7.4 -> 6.0-6.2
- * ms, the 112x112 128->128 one 6.8-7.1 -> 6.1-6.4 ms (5 pairs each). */
+ * at batch 1, VGG16's 224x224 64->64 F(6x6) layer took 7.1-7.4 -> 6.0-6.2
+ * ms, its 112x112 128->128 F(4x4) one 6.2-6.3 -> 5.8-6.0 ms. */
 #ifndef CNN_WINOGRAD_LANES_H
 #define CNN_WINOGRAD_LANES_H
 
