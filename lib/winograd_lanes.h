@@ -16,6 +16,7 @@
 
 _Static_assert(CNN_WINO_LANES == 16, "the transpose moves 2 x 8 lanes");
 
+/* a row of 8 floats, read from any float's address */
 typedef float cnn_wino_row8
     __attribute__((vector_size(8 * sizeof(float)), aligned(4)));
 typedef float cnn_wino_lanes16
@@ -118,7 +119,7 @@ cnn_wino_scatter_tiles(const cnn_conv_shape *s, int side, const float *o,
                 continue;
             const float *row = (const float *)&r[l % 8] + l / 8 * 8;
             float *out = dst[l] + (size_t)i * OW;
-            if (cols[l] == side)
+            if (cols[l] == side) /* a size known at compile time */
                 memcpy(out, row, sizeof(float) * side);
             else
                 memcpy(out, row, sizeof(float) * cols[l]);
