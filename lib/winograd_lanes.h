@@ -21,18 +21,36 @@ typedef float cnn_wino_row8
     __attribute__((vector_size(8 * sizeof(float)), aligned(4)));
 typedef float cnn_wino_lanes16
     __attribute__((vector_size(16 * sizeof(float))));
-typedef int cnn_wino_index16 __attribute__((vector_size(16 * sizeof(int))));
 
 /* One stage of cnn_wino_transpose: the elements of a whose column (index
- * mod 8) has a given bit set trade places with those of b that do not;
- * keep_a, keep_b say where each result element comes from (index 16 + e
- * is b's element e). */
-#define CNN_WINO_SWAP(a, b, keep_a, keep_b)                                    \
+ * mod 8) has bit `bit` set trade places with those of b that do not.
+ * The two index lists say where each result element comes from (16 + e
+ * is b's element e); __builtin_shufflevector, which GCC and clang (the
+ * fuzzers) both know, takes them only as constants. */
+#define CNN_WINO_SWAP(a, b, bit)                                               \
     do {                                                                       \
-        const cnn_wino_lanes16 a_ = __builtin_shuffle(a, b, keep_a);           \
-        b = __builtin_shuffle(a, b, keep_b);                                   \
+        const cnn_wino_lanes16 a_ = CNN_WINO_KEEP_A##bit(a, b);                \
+        b = CNN_WINO_KEEP_B##bit(a, b);                                        \
         a = a_;                                                                \
     } while (0)
+#define CNN_WINO_KEEP_A1(a, b)                                                 \
+    __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22,                  \
+                            8, 24, 10, 26, 12, 28, 14, 30)
+#define CNN_WINO_KEEP_B1(a, b)                                                 \
+    __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23,                  \
+                            9, 25, 11, 27, 13, 29, 15, 31)
+#define CNN_WINO_KEEP_A2(a, b)                                                 \
+    __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21,                  \
+                            8, 9, 24, 25, 12, 13, 28, 29)
+#define CNN_WINO_KEEP_B2(a, b)                                                 \
+    __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23,                  \
+                            10, 11, 26, 27, 14, 15, 30, 31)
+#define CNN_WINO_KEEP_A4(a, b)                                                 \
+    __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19,                  \
+                            8, 9, 10, 11, 24, 25, 26, 27)
+#define CNN_WINO_KEEP_B4(a, b)                                                 \
+    __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23,                  \
+                            12, 13, 14, 15, 28, 29, 30, 31)
 
 /* r[m][8 h + j] -> r[j][8 h + m] for m, j < 8 and h < 2: each half of the
  * 8 vectors transposed as an 8 x 8 matrix (its own inverse), in three
@@ -40,30 +58,18 @@ typedef int cnn_wino_index16 __attribute__((vector_size(16 * sizeof(int))));
 static inline __attribute__((always_inline)) void
 cnn_wino_transpose(cnn_wino_lanes16 r[8])
 {
-    const cnn_wino_index16 a1 = {0, 16, 2, 18, 4, 20, 6, 22,
-                                  8, 24, 10, 26, 12, 28, 14, 30};
-    const cnn_wino_index16 b1 = {1, 17, 3, 19, 5, 21, 7, 23,
-                                  9, 25, 11, 27, 13, 29, 15, 31};
-    const cnn_wino_index16 a2 = {0, 1, 16, 17, 4, 5, 20, 21,
-                                  8, 9, 24, 25, 12, 13, 28, 29};
-    const cnn_wino_index16 b2 = {2, 3, 18, 19, 6, 7, 22, 23,
-                                  10, 11, 26, 27, 14, 15, 30, 31};
-    const cnn_wino_index16 a4 = {0, 1, 2, 3, 16, 17, 18, 19,
-                                  8, 9, 10, 11, 24, 25, 26, 27};
-    const cnn_wino_index16 b4 = {4, 5, 6, 7, 20, 21, 22, 23,
-                                  12, 13, 14, 15, 28, 29, 30, 31};
-    CNN_WINO_SWAP(r[0], r[1], a1, b1);
-    CNN_WINO_SWAP(r[2], r[3], a1, b1);
-    CNN_WINO_SWAP(r[4], r[5], a1, b1);
-    CNN_WINO_SWAP(r[6], r[7], a1, b1);
-    CNN_WINO_SWAP(r[0], r[2], a2, b2);
-    CNN_WINO_SWAP(r[1], r[3], a2, b2);
-    CNN_WINO_SWAP(r[4], r[6], a2, b2);
-    CNN_WINO_SWAP(r[5], r[7], a2, b2);
-    CNN_WINO_SWAP(r[0], r[4], a4, b4);
-    CNN_WINO_SWAP(r[1], r[5], a4, b4);
-    CNN_WINO_SWAP(r[2], r[6], a4, b4);
-    CNN_WINO_SWAP(r[3], r[7], a4, b4);
+    CNN_WINO_SWAP(r[0], r[1], 1);
+    CNN_WINO_SWAP(r[2], r[3], 1);
+    CNN_WINO_SWAP(r[4], r[5], 1);
+    CNN_WINO_SWAP(r[6], r[7], 1);
+    CNN_WINO_SWAP(r[0], r[2], 2);
+    CNN_WINO_SWAP(r[1], r[3], 2);
+    CNN_WINO_SWAP(r[4], r[6], 2);
+    CNN_WINO_SWAP(r[5], r[7], 2);
+    CNN_WINO_SWAP(r[0], r[4], 4);
+    CNN_WINO_SWAP(r[1], r[5], 4);
+    CNN_WINO_SWAP(r[2], r[6], 4);
+    CNN_WINO_SWAP(r[3], r[7], 4);
 }
 
 /* d [rows][cols][CNN_WINO_LANES] (cols <= 8) from the lanes' patches:
