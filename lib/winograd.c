@@ -270,23 +270,8 @@ static void input_transform(const cnn_conv_shape *s, const float *x,
                                             : (cnn_wino_tile){0, -H - 6, 0};
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
-                /* rows are read 8 floats wide */
-                if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 8 <= W) {
-                    src[l] = plane + (size_t)y0 * W + x0;
-                    stride[l] = W;
-                    continue;
-                }
-                for (int i = 0; i < 6; i++) {
-                    const int yy = y0 + i;
-                    for (int j = 0; j < 8; j++) {
-                        const int xx = x0 + j;
-                        padded[l][i][j] = yy >= 0 && yy < H && xx >= 0 && xx < W
-                                              ? plane[(size_t)yy * W + xx]
-                                              : 0.0f;
-                    }
-                }
-                src[l] = &padded[l][0][0];
-                stride[l] = 8;
+                src[l] = cnn_wino_patch_rows(plane, H, W, y0, x0, 6,
+                                             &padded[l][0][0], &stride[l]);
             }
             cnn_wino_gather_patches(src, stride, 6, 6, &d[0][0][0]);
             /* u = B^T d (over rows), then d = u B (over columns) */

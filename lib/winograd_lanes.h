@@ -72,6 +72,30 @@ cnn_wino_transpose(cnn_wino_lanes16 r[8])
     CNN_WINO_SWAP(r[3], r[7], 4);
 }
 
+/* Where a patch's rows of 8 floats come from, its top left at (y0, x0)
+ * of an H x W plane: the plane itself when they lie inside it, else a copy
+ * in padded [rows][8] with zeros outside. Returns the first row and sets
+ * *stride to the floats from one row to the next. */
+static inline const float *cnn_wino_patch_rows(const float *plane, int H,
+                                               int W, int y0, int x0,
+                                               int rows, float *padded,
+                                               int *stride)
+{
+    if (y0 >= 0 && y0 + rows <= H && x0 >= 0 && x0 + 8 <= W) {
+        *stride = W;
+        return plane + (size_t)y0 * W + x0;
+    }
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < 8; j++) {
+            const int yy = y0 + i, xx = x0 + j;
+            padded[i * 8 + j] = yy >= 0 && yy < H && xx >= 0 && xx < W
+                                    ? plane[(size_t)yy * W + xx]
+                                    : 0.0f;
+        }
+    *stride = 8;
+    return padded;
+}
+
 /* d [rows][cols][CNN_WINO_LANES] (cols <= 8) from the lanes' patches:
  * row i of lane l's patch is the 8 floats at src[l] + i * stride[l], of
  * which the first cols are kept. */

@@ -175,20 +175,8 @@ void cnn_wino_large_input(const cnn_conv_shape *s, int side, const float *x,
                                       : (cnn_wino_tile){0, -H - ALPHA, 0};
                 const float *plane = x + ((size_t)p.img * C + c) * H * W;
                 const int y0 = p.oy - s->pad_top, x0 = p.ox - s->pad_left;
-                if (y0 >= 0 && y0 + ALPHA <= H && x0 >= 0 && x0 + ALPHA <= W) {
-                    src[l] = plane + (size_t)y0 * W + x0;
-                    stride[l] = W;
-                    continue;
-                }
-                for (int i = 0; i < ALPHA; i++)
-                    for (int j = 0; j < ALPHA; j++) {
-                        const int yy = y0 + i, xx = x0 + j;
-                        padded[l][i][j] = yy >= 0 && yy < H && xx >= 0 && xx < W
-                                              ? plane[(size_t)yy * W + xx]
-                                              : 0.0f;
-                    }
-                src[l] = &padded[l][0][0];
-                stride[l] = ALPHA;
+                src[l] = cnn_wino_patch_rows(plane, H, W, y0, x0, ALPHA,
+                                             &padded[l][0][0], &stride[l]);
             }
             cnn_wino_gather_patches(src, stride, ALPHA, ALPHA, &d[0][0][0]);
             /* u = B^T d (over rows), then d = u B (over columns) */

@@ -1,7 +1,8 @@
 /* test_winograd_lanes.c - moving tiles between image rows and lane blocks
  * (lib/winograd_lanes.h), element by element against the layouts they
- * promise: the in-register transpose, the patch gather (image rows and
- * padded copies, 6 and 8 columns) and the tile scatter (tiles cut at the
+ * promise: the in-register transpose, where a patch's rows come from (in
+ * place or a zero-padded copy), the patch gather (image rows and padded
+ * copies, 6 and 8 columns) and the tile scatter (tiles cut at the
  * image's edge, partial lane blocks, nothing written outside the tiles). */
 #include <check.h>
 #include <stdlib.h>
@@ -29,6 +30,39 @@ START_TEST(transpose_swaps_rows_and_columns_in_each_half)
                               "r[%d][%d]", j, 8 * h + m);
     cnn_wino_transpose(r);
     ck_assert(memcmp(r, in, sizeof r) == 0);
+}
+END_TEST
+
+START_TEST(patch_rows_read_in_place_or_zero_padded)
+{
+    enum { H = 7, W = 11 };
+    float plane[H * W], padded[8 * 8];
+    fill_uniform(plane, H * W, -1, 1, 13);
+    /* corners in and out of the plane, up to whole patches outside it */
+    static const int corners[] = {-9, -2, -1, 0, 1, 3, 6, 12};
+    const int n = (int)(sizeof corners / sizeof corners[0]);
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++)
+            for (int rows = 6; rows <= 8; rows += 2) {
+                const int y0 = corners[a], x0 = corners[b];
+                int stride = -1;
+                const float *r = cnn_wino_patch_rows(plane, H, W, y0, x0, rows,
+                                                     padded, &stride);
+                const int inside = y0 >= 0 && y0 + rows <= H && x0 >= 0 &&
+                                   x0 + 8 <= W;
+                ck_assert(inside ? r == plane + y0 * W + x0 && stride == W
+                                 : r == padded && stride == 8);
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < 8; j++) {
+                        const int yy = y0 + i, xx = x0 + j;
+                        const float want =
+                            yy >= 0 && yy < H && xx >= 0 && xx < W
+                                ? plane[yy * W + xx]
+                                : 0.0f;
+                        ck_assert_msg(r[i * stride + j] == want,
+                                      "(%d, %d) + (%d, %d)", y0, x0, i, j);
+                    }
+            }
 }
 END_TEST
 
@@ -123,6 +157,7 @@ int main(void)
     Suite *suite = suite_create("winograd_lanes");
     TCase *tc = tcase_create("lanes");
     tcase_add_test(tc, transpose_swaps_rows_and_columns_in_each_half);
+    tcase_add_test(tc, patch_rows_read_in_place_or_zero_padded);
     tcase_add_loop_test(tc, gather_takes_each_lanes_rows, 0,
                         (int)(sizeof GATHER / sizeof GATHER[0]));
     tcase_add_loop_test(tc, scatter_writes_each_tile_within_the_image, 0,
